@@ -1,0 +1,177 @@
+//! Start-up: connect and migrate the database, install the catalogue, wire
+//! the use cases to the transports, and serve until told to stop.
+
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::domain::classifier::KeywordClassifier;
+use crate::graphql::{self, Limits};
+use crate::http::{self, HttpState};
+use crate::service::{self, CatalogueSource, Services, Settings};
+use crate::store::{self, PoolSettings, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read catalogue file {path}: {source}")]
+    CatalogueFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("catalogue refused: {0}")]
+    Catalogue(#[from] service::catalogue::CatalogueInstallError),
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A ready-to-serve application.
+pub struct App {
+    pub router: Router,
+    pub services: Services,
+}
+
+impl App {
+    pub async fn build(config: &Config) -> Result<Self, StartupError> {
+        if config.uses_data_dir() {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+        }
+        let url = config.database_url();
+        let pool = PoolSettings {
+            max_connections: config.db_max_connections,
+            acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        };
+        let db = store::connect(&url, &pool).await?;
+        store::migrate(&db).await?;
+        tracing::info!(database = %redact(&url), "database ready and migrated");
+        let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
+        let classifier = Box::new(KeywordClassifier::new(&catalogue));
+        let settings = Settings {
+            triage_threshold: config.triage_threshold,
+            idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
+        };
+        let services = Services::new(db, catalogue, classifier, settings);
+        let limits = Limits {
+            max_depth: config.graphql_max_depth,
+            max_complexity: config.graphql_max_complexity,
+            introspection: config.graphql_introspection,
+        };
+        let state = HttpState {
+            schema: graphql::build_schema(services.clone(), &limits),
+            services: services.clone(),
+            max_batch: config.graphql_max_batch,
+        };
+        Ok(Self {
+            router: http::router(state, config.max_body_bytes),
+            services,
+        })
+    }
+}
+
+/// Builds the application and serves it until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let app = App::build(&config).await?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: config.addr.to_string(),
+            source,
+        })?;
+    tracing::info!(
+        "En väg in listening on http://{} (GraphiQL at /graphql)",
+        listener.local_addr().map_err(StartupError::Serve)?
+    );
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn catalogue_source(config: &Config) -> Result<CatalogueSource, StartupError> {
+    let Some(path) = &config.catalogue else {
+        return Ok(CatalogueSource::Sample);
+    };
+    let content = std::fs::read_to_string(path).map_err(|source| StartupError::CatalogueFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(CatalogueSource::File {
+        path: path.display().to_string(),
+        content,
+    })
+}
+
+/// The URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/envagin"),
+            "postgres://app:***@db:5432/envagin"
+        );
+        assert_eq!(
+            redact("sqlite://data/envagin.db?mode=rwc"),
+            "sqlite://data/envagin.db?mode=rwc"
+        );
+    }
+}

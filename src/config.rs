@@ -1,0 +1,101 @@
+//! Configuration: one typed struct, read from `ENVAGIN_*` environment
+//! variables (or the same names as command-line flags), with defaults that
+//! run out of the box. Every variable is documented in the README.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser};
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "ENVAGIN_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// Directory for the embedded SQLite database; created if missing.
+    #[arg(long, env = "ENVAGIN_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: `sqlite://…` or `postgres://user:pass@host/db`.
+    /// Default: SQLite file `envagin.db` in the data directory.
+    #[arg(long, env = "ENVAGIN_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Catalogue file (TOML) to use instead of the built-in sample.
+    #[arg(long, env = "ENVAGIN_CATALOGUE")]
+    pub catalogue: Option<PathBuf>,
+
+    /// Classifier confidence below which a request goes to triage (0–1).
+    #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4, value_parser = parse_unit_interval)]
+    pub triage_threshold: f64,
+
+    /// How long a submission's idempotency key is remembered, in hours.
+    #[arg(long, env = "ENVAGIN_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
+    pub idempotency_ttl_hours: u32,
+
+    /// Most database connections this process opens.
+    #[arg(long, env = "ENVAGIN_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a free database connection before failing.
+    #[arg(long, env = "ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 10)]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Largest accepted request body, in bytes (larger: HTTP 413).
+    #[arg(long, env = "ENVAGIN_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Deepest nesting a GraphQL query may have.
+    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
+    pub graphql_max_depth: usize,
+
+    /// Most fields (including aliases) one GraphQL operation may select.
+    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_COMPLEXITY", default_value_t = 500)]
+    pub graphql_max_complexity: usize,
+
+    /// Most operations in one batched GraphQL request.
+    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_BATCH", default_value_t = 10)]
+    pub graphql_max_batch: usize,
+
+    /// Whether the schema can be introspected (GraphiQL needs it).
+    #[arg(long, env = "ENVAGIN_GRAPHQL_INTROSPECTION", default_value_t = true, action = ArgAction::Set)]
+    pub graphql_introspection: bool,
+}
+
+#[derive(Parser)]
+struct EnvOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Config {
+    /// The configuration from the environment alone.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        EnvOnly::try_parse_from(["envagin"]).map(|e| e.config)
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("envagin.db").display()
+            )
+        })
+    }
+
+    /// Whether the database is the embedded SQLite file in the data
+    /// directory, which must then exist before connecting.
+    pub fn uses_data_dir(&self) -> bool {
+        self.database_url.is_none()
+    }
+}
+
+fn parse_unit_interval(raw: &str) -> Result<f64, String> {
+    let value: f64 = raw.parse().map_err(|_| format!("{raw} is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{raw} is not between 0 and 1"))
+    }
+}

@@ -1,0 +1,142 @@
+//! GraphQL transport: parse, call a use case, map errors. No rules live
+//! here; resolvers are one call into `service` each.
+
+pub mod error;
+mod types;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Object, Schema};
+
+use crate::service::Services;
+use error::GqlResult;
+use types::{CatalogueView, CategorySuggestion, Request, SubmitRequestInput, SubmitRequestPayload};
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(CatalogueQuery, RequestQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(SubmitMutation);
+
+/// Limits that keep one client from exhausting the server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub introspection: bool,
+}
+
+const MAX_DIRECTIVES_PER_FIELD: usize = 4;
+const MAX_RECURSIVE_DEPTH: usize = 32;
+
+pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(services)
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    .limit_directives(MAX_DIRECTIVES_PER_FIELD);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL checked in as `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}
+
+fn services<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Services> {
+    ctx.data::<Services>()
+}
+
+const DEFAULT_SUGGESTIONS: usize = 3;
+const MAX_SUGGESTIONS: usize = 10;
+
+#[derive(Default)]
+pub struct CatalogueQuery;
+
+#[Object]
+impl CatalogueQuery {
+    /// Administrations and categories, for the web form. Public.
+    async fn catalogue(&self) -> CatalogueView {
+        CatalogueView
+    }
+
+    /// Preview of how a text would be classified: the best categories with
+    /// confidence, best first. Public.
+    async fn classify(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        category_hint: Option<String>,
+        #[graphql(default = 3, validator(minimum = 1, maximum = 10))] first: i32,
+    ) -> async_graphql::Result<Vec<CategorySuggestion>> {
+        let first = usize::try_from(first)
+            .unwrap_or(DEFAULT_SUGGESTIONS)
+            .min(MAX_SUGGESTIONS);
+        let candidates = services(ctx)?
+            .classify_preview(&text, category_hint.as_deref(), first)
+            .gql()?;
+        Ok(candidates
+            .into_iter()
+            .map(|c| CategorySuggestion {
+                category: c.category,
+                confidence: c.confidence,
+            })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct RequestQuery;
+
+#[Object]
+impl RequestQuery {
+    /// The resident's view of their request. Unknown reference and wrong
+    /// tracking code both answer NOT_FOUND.
+    async fn request(
+        &self,
+        ctx: &Context<'_>,
+        reference: String,
+        tracking_code: String,
+    ) -> async_graphql::Result<Request> {
+        let record = services(ctx)?
+            .request_for_resident(&reference, &tracking_code)
+            .await
+            .gql()?;
+        Ok(Request(record))
+    }
+}
+
+#[derive(Default)]
+pub struct SubmitMutation;
+
+#[Object]
+impl SubmitMutation {
+    /// Registers a request. It is stored durably before this answers.
+    async fn submit_request(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitRequestInput,
+    ) -> async_graphql::Result<SubmitRequestPayload> {
+        let outcome = services(ctx)?.submit_request(input.into()).await.gql()?;
+        Ok(SubmitRequestPayload {
+            request: Request(outcome.request),
+            tracking_code: outcome.tracking_code.to_string(),
+            referral: outcome.referral,
+            emergency_advice: outcome.emergency_advice,
+        })
+    }
+}

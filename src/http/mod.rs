@@ -1,0 +1,134 @@
+//! HTTP transport: the GraphQL endpoint, GraphiQL, health and readiness,
+//! and the protections every request passes through (body size, batch
+//! size, panics turned into a plain 500).
+
+use std::any::Any;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::graphql::AppSchema;
+use crate::graphql::error::{BAD_USER_INPUT, ensure_codes};
+use crate::service::Services;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub schema: AppSchema,
+    pub services: Services,
+    pub max_batch: usize,
+}
+
+pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
+}
+
+async fn graphql(
+    State(state): State<HttpState>,
+    request: GraphQLBatchRequest<BadRequest>,
+) -> Response {
+    let batch = request.into_inner();
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > state.max_batch
+    {
+        return client_error(
+            StatusCode::BAD_REQUEST,
+            &format!("a batch may hold at most {} operations", state.max_batch),
+        );
+    }
+    let mut response = state.schema.execute_batch(batch).await;
+    match &mut response {
+        BatchResponse::Single(r) => ensure_codes(r),
+        BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
+    }
+    GraphQLResponse::from(response).into_response()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("En väg in")
+            .finish(),
+    )
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<HttpState>) -> Response {
+    match state.services.ping().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A body that could not be read as a GraphQL request.
+pub struct BadRequest(ParseRequestError);
+
+impl From<ParseRequestError> for BadRequest {
+    fn from(e: ParseRequestError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        // A streamed body over the limit surfaces as an I/O error from the
+        // body reader; a declared oversize body never gets this far (413).
+        let too_large = match &self.0 {
+            ParseRequestError::PayloadTooLarge => true,
+            ParseRequestError::Io(e) => e.to_string().contains("length limit exceeded"),
+            _ => false,
+        };
+        if too_large {
+            client_error(StatusCode::PAYLOAD_TOO_LARGE, "request body is too large")
+        } else {
+            client_error(
+                StatusCode::BAD_REQUEST,
+                &format!("not a GraphQL request: {}", self.0),
+            )
+        }
+    }
+}
+
+fn client_error(status: StatusCode, message: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": BAD_USER_INPUT } }] });
+    (status, Json(body)).into_response()
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    let body = json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] });
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

@@ -1,0 +1,9 @@
+//! sea-orm entities, one module per table. Only the store uses them.
+
+pub mod administrations;
+pub mod catalogue_documents;
+pub mod categories;
+pub mod idempotency_keys;
+pub mod queues;
+pub mod request_events;
+pub mod requests;

@@ -1,0 +1,84 @@
+//! Persistence: sea-orm entities and the queries the use cases need, on
+//! SQLite (embedded default) and PostgreSQL alike. Functions take any
+//! connection or transaction; the service layer owns transaction boundaries.
+
+pub mod catalogue;
+pub mod entities;
+pub mod requests;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    #[error("a row with this key already exists")]
+    Duplicate,
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Unique-constraint violations become `Duplicate` so use cases can turn
+    /// them into a user-facing answer instead of an internal error.
+    pub fn from_write(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Duplicate,
+            _ => Self::Db(err),
+        }
+    }
+}
+
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, StoreError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(pool.max_connections)
+        .acquire_timeout(pool.acquire_timeout)
+        .sqlx_logging(false)
+        // WAL lets readers run beside the writer; synchronous=FULL makes a
+        // commit durable before we answer the resident (OSL 5 kap 1 §).
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    Ok(Database::connect(options).await?)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Ok(Migrator::up(db, None).await?)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// up front (BEGIN IMMEDIATE): a deferred transaction that reads first and
+/// writes later fails with SQLITE_BUSY when another writer got in between,
+/// instead of waiting its turn.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
+    Ok(db.ping().await?)
+}
+
+pub fn backend(db: &impl ConnectionTrait) -> DbBackend {
+    db.get_database_backend()
+}
