@@ -70,6 +70,7 @@ impl App {
         let limits = Limits {
             max_depth: config.graphql_max_depth,
             max_complexity: config.graphql_max_complexity,
+            max_aliases: config.graphql_max_aliases,
             introspection: config.graphql_introspection,
         };
         let state = HttpState {

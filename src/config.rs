@@ -50,9 +50,13 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_DEPTH", default_value_t = 16)]
     pub graphql_max_depth: usize,
 
-    /// Most fields (including aliases) one GraphQL operation may select.
-    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_COMPLEXITY", default_value_t = 500)]
+    /// Most fields one GraphQL operation may select (introspection excluded).
+    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_COMPLEXITY", default_value_t = 200)]
     pub graphql_max_complexity: usize,
+
+    /// Most aliased fields one GraphQL request may contain.
+    #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_ALIASES", default_value_t = 30)]
+    pub graphql_max_aliases: usize,
 
     /// Most operations in one batched GraphQL request.
     #[arg(long, env = "ENVAGIN_GRAPHQL_MAX_BATCH", default_value_t = 10)]

@@ -2,6 +2,7 @@
 //! here; resolvers are one call into `service` each.
 
 pub mod error;
+mod limits;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Object, Schema};
@@ -23,6 +24,7 @@ pub struct MutationRoot(SubmitMutation);
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub max_aliases: usize,
     pub introspection: bool,
 }
 
@@ -39,7 +41,8 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-    .limit_directives(MAX_DIRECTIVES_PER_FIELD);
+    .limit_directives(MAX_DIRECTIVES_PER_FIELD)
+    .extension(limits::AliasLimit(limits.max_aliases));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

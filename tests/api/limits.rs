@@ -1,0 +1,205 @@
+use serde_json::{Value, json};
+
+use crate::support::{code, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn an_oversize_body_is_refused_with_413_and_not_stored() {
+    let app = spawn_app().await;
+    let description = "x".repeat(300 * 1024);
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({
+            "query": "mutation($d: String!) { submitRequest(input: { description: $d }) { trackingCode } }",
+            "variables": { "d": description }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(app.count("requests").await, 0);
+}
+
+#[tokio::test]
+async fn an_over_deep_query_is_refused_before_it_runs() {
+    let app = spawn_app().await;
+    let deep = "{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } } } } } } } } }";
+    let answer = app.gql(deep, json!({})).await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too deep"),
+        "{answer}"
+    );
+    assert!(answer["data"].is_null());
+}
+
+#[tokio::test]
+async fn a_flood_of_aliases_is_refused() {
+    let app = spawn_app().await;
+    let fields: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
+    let answer = app.gql(&format!("{{ {fields} }}"), json!({})).await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("aliases"),
+        "{answer}"
+    );
+    let fields: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
+    let answer = app.gql(&format!("{{ {fields} }}"), json!({})).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+}
+
+#[tokio::test]
+async fn a_query_selecting_too_many_fields_exceeds_the_complexity_limit() {
+    let app = spawn_app().await;
+    let fields =
+        "code nameSv nameEn administration queue ackDueDays resolveDueDays confidential ".repeat(8);
+    let query = format!(
+        "{{ catalogue {{ categories {{ {fields} }} administrations {{ categories {{ {fields} }} queues {{ code }} }} }} }}"
+    );
+    let answer = app.gql(&query, json!({})).await;
+    assert!(
+        answer["errors"].is_null(),
+        "repeated fields merge: {answer}"
+    );
+    let fields: String = (0..25).map(|i| format!("c{i}: categories {{ code nameSv nameEn administration queue ackDueDays resolveDueDays confidential }} ")).collect();
+    let answer = app
+        .gql(&format!("{{ catalogue {{ {fields} }} }}"), json!({}))
+        .await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+}
+
+#[tokio::test]
+async fn graphiqls_introspection_query_is_within_the_limits() {
+    let app = spawn_app().await;
+    let answer = app.gql(INTROSPECTION, json!({})).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(
+        answer["data"]["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+}
+
+#[tokio::test]
+async fn introspection_can_be_switched_off() {
+    let app = spawn_app_with(|c| c.graphql_introspection = false).await;
+    let answer = app.gql("{ __schema { types { name } } }", json!({})).await;
+    assert!(answer["data"]["__schema"].is_null(), "{answer}");
+    let ordinary = app
+        .gql("{ catalogue { categories { code } } }", json!({}))
+        .await;
+    assert!(ordinary["errors"].is_null(), "{ordinary}");
+}
+
+#[tokio::test]
+async fn a_batch_larger_than_allowed_is_refused_whole() {
+    let app = spawn_app().await;
+    let one = json!({ "query": "mutation { submitRequest(input: { description: \"Hål i vägen\" }) { trackingCode } }" });
+    let batch: Vec<Value> = std::iter::repeat_n(one.clone(), 11).collect();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    assert_eq!(app.count("requests").await, 0);
+    let small: Vec<Value> = std::iter::repeat_n(one, 2).collect();
+    let answers: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&small)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answers.as_array().unwrap().len(), 2);
+    assert_eq!(app.count("requests").await, 2);
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_graphql_gets_a_coded_error() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn a_syntax_error_gets_a_coded_error() {
+    let app = spawn_app().await;
+    let answer = app.gql("{ catalogue { ", json!({})).await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_and_graphiql_is_served() {
+    let app = spawn_app().await;
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: Value = app
+        .client
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    let page = app
+        .client
+        .get(app.url("/graphql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("graphiql"), "GraphiQL page");
+}
+
+/// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}
+"#;

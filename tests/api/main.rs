@@ -1,0 +1,9 @@
+//! API tests: the real router over HTTP on a fresh database per test.
+
+mod catalogue;
+mod limits;
+mod lookup;
+mod restart;
+mod schema;
+mod submit;
+mod support;

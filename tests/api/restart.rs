@@ -1,0 +1,146 @@
+//! The real binary, killed without warning, keeps what it acknowledged.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{LOOKUP, SUBMIT, fresh_database};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(database_url: &str, data_dir: &std::path::Path) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_envagin"))
+            .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
+            .env("ENVAGIN_DATABASE_URL", database_url)
+            .env("ENVAGIN_DATA_DIR", data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("server binary starts");
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/ready", self.base)).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    async fn gql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().ok();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+#[tokio::test]
+async fn an_acknowledged_request_survives_the_server_being_killed() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let server = Server::start(&url, dir.path()).await;
+    let answer = server
+        .gql(
+            SUBMIT,
+            json!({ "input": { "description": "Gatlampan på Storgatan är trasig" } }),
+        )
+        .await;
+    let payload = &answer["data"]["submitRequest"];
+    let reference = payload["request"]["reference"]
+        .as_str()
+        .expect("acknowledged")
+        .to_owned();
+    let tracking = payload["trackingCode"].as_str().unwrap().to_owned();
+    server.kill();
+
+    let restarted = Server::start(&url, dir.path()).await;
+    let read = restarted
+        .gql(
+            LOOKUP,
+            json!({ "reference": reference, "trackingCode": tracking }),
+        )
+        .await;
+    assert_eq!(
+        read["data"]["request"]["reference"],
+        reference.as_str(),
+        "{read}"
+    );
+    assert_eq!(read["data"]["request"]["status"], "QUEUED");
+}
+
+#[tokio::test]
+async fn the_default_start_creates_and_migrates_the_data_directory() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let data = dir.path().join("nested").join("data");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_envagin"))
+        .current_dir(dir.path())
+        .env_remove("ENVAGIN_DATABASE_URL")
+        .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
+        .env("ENVAGIN_DATA_DIR", &data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    server.wait_ready().await;
+    let answer = server
+        .gql("{ catalogue { categories { code } } }", json!({}))
+        .await;
+    assert_eq!(
+        answer["data"]["catalogue"]["categories"]
+            .as_array()
+            .unwrap()
+            .len(),
+        34
+    );
+    assert!(data.join("envagin.db").exists());
+}
