@@ -15,22 +15,30 @@ struct Server {
 
 impl Server {
     async fn start(database_url: &str, data_dir: &std::path::Path) -> Self {
+        Self::spawn(|c| {
+            c.env("ENVAGIN_DATABASE_URL", database_url)
+                .env("ENVAGIN_DATA_DIR", data_dir);
+        })
+        .await
+    }
+
+    /// Starts the binary on a free port, configured by `configure`, and
+    /// waits until it is ready.
+    async fn spawn(configure: impl FnOnce(&mut Command)) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_envagin"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_envagin"));
+        command
             .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
-            .env("ENVAGIN_DATABASE_URL", database_url)
-            .env("ENVAGIN_DATA_DIR", data_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("server binary starts");
+            .stderr(Stdio::inherit());
+        configure(&mut command);
         let server = Self {
-            child,
+            child: command.spawn().expect("server binary starts"),
             base: format!("http://127.0.0.1:{port}"),
         };
         server.wait_ready().await;
@@ -113,25 +121,12 @@ async fn an_acknowledged_request_survives_the_server_being_killed() {
 async fn the_default_start_creates_and_migrates_the_data_directory() {
     let dir = tempfile::TempDir::new().unwrap();
     let data = dir.path().join("nested").join("data");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_envagin"))
-        .current_dir(dir.path())
-        .env_remove("ENVAGIN_DATABASE_URL")
-        .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
-        .env("ENVAGIN_DATA_DIR", &data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    server.wait_ready().await;
+    let server = Server::spawn(|c| {
+        c.current_dir(dir.path())
+            .env_remove("ENVAGIN_DATABASE_URL")
+            .env("ENVAGIN_DATA_DIR", &data);
+    })
+    .await;
     let answer = server
         .gql("{ catalogue { categories { code } } }", json!({}))
         .await;
