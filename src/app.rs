@@ -6,8 +6,10 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::domain::classifier::KeywordClassifier;
+use crate::domain::calendar::WorkingCalendar;
+use crate::domain::classifier::{Classifier, KeywordClassifier};
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::service::{self, CatalogueSource, Services, Settings};
@@ -27,6 +29,8 @@ pub enum StartupError {
     },
     #[error("catalogue refused: {0}")]
     Catalogue(#[from] service::catalogue::CatalogueInstallError),
+    #[error("authentication set-up: {0}")]
+    Auth(#[from] crate::auth::AuthSetupError),
     #[error("database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
@@ -62,20 +66,27 @@ impl App {
         tracing::info!(database = %redact(&url), "database ready and migrated");
         let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
         let classifier = Box::new(KeywordClassifier::new(&catalogue));
+        for correction in store::work::all_corrections(&db).await? {
+            classifier.learn(&correction.text, &correction.to_category);
+        }
+        let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
         let settings = Settings {
             triage_threshold: config.triage_threshold,
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
-        let services = Services::new(db, catalogue, classifier, settings);
+        let services = Services::new(db, catalogue, classifier, calendar, settings);
         let limits = Limits {
             max_depth: config.graphql_max_depth,
             max_complexity: config.graphql_max_complexity,
             max_aliases: config.graphql_max_aliases,
             introspection: config.graphql_introspection,
         };
+        let auth = Authenticator::from_settings(&config.auth_settings()).await?;
+        tracing::info!("tokens: {}", auth.describe());
         let state = HttpState {
             schema: graphql::build_schema(services.clone(), &limits),
             services: services.clone(),
+            auth,
             max_batch: config.graphql_max_batch,
         };
         Ok(Self {

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser};
 
+use crate::auth::AuthSettings;
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
@@ -26,9 +28,36 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_CATALOGUE")]
     pub catalogue: Option<PathBuf>,
 
+    /// Shared HS256 secret for staff and citizen tokens (at least 32
+    /// bytes). Unset: a secret is generated into the data directory.
+    #[arg(long, env = "ENVAGIN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// JWKS of the identity provider (https://…, or a file path): tokens
+    /// are then verified with its RS256/ES256 keys instead of the secret.
+    #[arg(long, env = "ENVAGIN_JWKS_URL")]
+    pub jwks_url: Option<String>,
+
+    /// Required `iss` of tokens.
+    #[arg(long, env = "ENVAGIN_JWT_ISSUER", default_value = "envagin")]
+    pub jwt_issuer: String,
+
+    /// Required `aud` of tokens.
+    #[arg(long, env = "ENVAGIN_JWT_AUDIENCE", default_value = "envagin")]
+    pub jwt_audience: String,
+
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    #[arg(long, env = "ENVAGIN_JWT_LEEWAY_SECS", default_value_t = 30)]
+    pub jwt_leeway_secs: u64,
+
     /// Classifier confidence below which a request goes to triage (0–1).
     #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4, value_parser = parse_unit_interval)]
     pub triage_threshold: f64,
+
+    /// Local non-working days besides Swedish public holidays, e.g.
+    /// `2026-05-15,2026-11-20` (klämdagar), for service-level due dates.
+    #[arg(long, env = "ENVAGIN_EXTRA_NON_WORKING_DAYS", default_value = "", value_parser = parse_days)]
+    pub extra_non_working_days: ExtraDays,
 
     /// How long a submission's idempotency key is remembered, in hours.
     #[arg(long, env = "ENVAGIN_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
@@ -79,6 +108,18 @@ impl Config {
         EnvOnly::try_parse_from(["envagin"]).map(|e| e.config)
     }
 
+    pub fn auth_settings(&self) -> AuthSettings {
+        AuthSettings {
+            jwt_secret: self.jwt_secret.clone(),
+            jwks_url: self.jwks_url.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway_secs: self.jwt_leeway_secs,
+            data_dir: self.data_dir.clone(),
+            jwks_min_refresh: std::time::Duration::from_secs(60),
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!(
@@ -93,6 +134,14 @@ impl Config {
     pub fn uses_data_dir(&self) -> bool {
         self.database_url.is_none()
     }
+}
+
+/// Configured local non-working days.
+#[derive(Debug, Clone, Default)]
+pub struct ExtraDays(pub Vec<chrono::NaiveDate>);
+
+fn parse_days(raw: &str) -> Result<ExtraDays, String> {
+    crate::domain::calendar::parse_extra_days(raw).map(ExtraDays)
 }
 
 fn parse_unit_interval(raw: &str) -> Result<f64, String> {

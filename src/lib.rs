@@ -6,6 +6,7 @@
 //! SQLite or PostgreSQL). `app` wires them together from `config`.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod graphql;

@@ -18,6 +18,29 @@ enum Command {
     Serve(Box<Config>),
     /// Print the GraphQL schema (SDL) that `schema.graphql` must match.
     Schema,
+    /// Mint a token signed with the local secret, for operators and tests.
+    Token(Box<TokenArgs>),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// A role: citizen, handler, contact_centre or admin (repeatable).
+    #[arg(long = "role", required = true)]
+    roles: Vec<String>,
+    /// Administration codes the handler works in (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    adm: Vec<String>,
+    /// Subject: the person's stable identifier.
+    #[arg(long)]
+    sub: String,
+    /// Display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Lifetime, e.g. 8h, 30m, 2d.
+    #[arg(long, default_value = "8h", value_parser = envagin::auth::parse_ttl)]
+    ttl: std::time::Duration,
+    #[command(flatten)]
+    config: Config,
 }
 
 fn main() -> ExitCode {
@@ -28,6 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Some(Command::Serve(config)) => *config,
+        Some(Command::Token(args)) => return mint(&args),
         None => match Config::from_env() {
             Ok(config) => config,
             Err(e) => e.exit(),
@@ -45,6 +69,40 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn mint(args: &TokenArgs) -> ExitCode {
+    use envagin::auth::{MintClaims, local_secret, mint_token};
+    use envagin::domain::actor::Role;
+    if let Some(unknown) = args.roles.iter().find(|r| Role::from_claim(r).is_none()) {
+        eprintln!("unknown role {unknown:?}: use citizen, handler, contact_centre or admin");
+        return ExitCode::FAILURE;
+    }
+    let settings = args.config.auth_settings();
+    let claims = MintClaims {
+        sub: args.sub.clone(),
+        name: args.name.clone(),
+        roles: args.roles.clone(),
+        adm: args.adm.clone(),
+        ttl: args.ttl,
+    };
+    let secret = match local_secret(&settings) {
+        Ok(secret) => secret,
+        Err(e) => {
+            eprintln!("cannot read the local signing secret: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match mint_token(&secret, &settings, &claims) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot mint a token: {e}");
             ExitCode::FAILURE
         }
     }

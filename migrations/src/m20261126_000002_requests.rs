@@ -35,7 +35,14 @@ enum Requests {
     PersonalNumber,
     RegisteredBy,
     CitizenSub,
+    AssigneeSub,
+    AssigneeName,
+    DuplicateOf,
+    Version,
     ReceivedAt,
+    AckDueAt,
+    ResolveDueAt,
+    AcknowledgedAt,
     CreatedAt,
     UpdatedAt,
 }
@@ -50,8 +57,11 @@ enum RequestEvents {
     ToStatus,
     ActorKind,
     ActorId,
+    ActorName,
     Public,
     Message,
+    Note,
+    Detail,
     CreatedAt,
 }
 
@@ -62,6 +72,18 @@ enum IdempotencyKeys {
     Fingerprint,
     RequestId,
     SealedTrackingCode,
+    CreatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum ClassifierCorrections {
+    Table,
+    Id,
+    RequestId,
+    Text,
+    FromCategory,
+    ToCategory,
+    CreatedBy,
     CreatedAt,
 }
 
@@ -83,6 +105,7 @@ impl MigrationTrait for Migration {
         create_requests(manager).await?;
         create_events(manager).await?;
         create_idempotency(manager).await?;
+        create_corrections(manager).await?;
         match manager.get_database_backend() {
             DbBackend::Postgres => {
                 manager
@@ -129,6 +152,7 @@ impl MigrationTrait for Migration {
             }
         }
         for table in [
+            ClassifierCorrections::Table.into_iden(),
             IdempotencyKeys::Table.into_iden(),
             RequestEvents::Table.into_iden(),
             Requests::Table.into_iden(),
@@ -170,7 +194,14 @@ async fn create_requests(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(string_len_null(Requests::PersonalNumber, 12))
                 .col(string_len_null(Requests::RegisteredBy, 200))
                 .col(string_len_null(Requests::CitizenSub, 200))
+                .col(string_len_null(Requests::AssigneeSub, 200))
+                .col(string_len_null(Requests::AssigneeName, 200))
+                .col(big_integer_null(Requests::DuplicateOf))
+                .col(integer(Requests::Version))
                 .col(timestamp_with_time_zone(Requests::ReceivedAt))
+                .col(timestamp_with_time_zone(Requests::AckDueAt))
+                .col(timestamp_with_time_zone(Requests::ResolveDueAt))
+                .col(timestamp_with_time_zone_null(Requests::AcknowledgedAt))
                 .col(timestamp_with_time_zone(Requests::CreatedAt))
                 .col(timestamp_with_time_zone(Requests::UpdatedAt))
                 .foreign_key(
@@ -188,10 +219,16 @@ async fn create_requests(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                         .from(Requests::Table, Requests::QueueCode)
                         .to(Queues::Table, Queues::Code),
                 )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Requests::Table, Requests::DuplicateOf)
+                        .to(Requests::Table, Requests::Id),
+                )
                 .to_owned(),
         )
         .await?;
-    // The queue pull: open requests of one queue by priority, then age.
+    // The queue pull and the queue view: one queue, one status, most urgent
+    // first (priority, then due time, then age), and the keyset cursor.
     index(
         manager,
         "idx_requests_queue",
@@ -200,8 +237,16 @@ async fn create_requests(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
             Requests::QueueCode,
             Requests::Status,
             Requests::Priority,
-            Requests::ReceivedAt,
+            Requests::ResolveDueAt,
+            Requests::Id,
         ],
+    )
+    .await?;
+    index(
+        manager,
+        "idx_requests_duplicate_of",
+        Requests::Table,
+        &[Requests::DuplicateOf],
     )
     .await?;
     index(
@@ -232,8 +277,11 @@ async fn create_events(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                 .col(string_len_null(RequestEvents::ToStatus, 32))
                 .col(string_len(RequestEvents::ActorKind, 16))
                 .col(string_len_null(RequestEvents::ActorId, 200))
+                .col(string_len_null(RequestEvents::ActorName, 200))
                 .col(boolean(RequestEvents::Public))
                 .col(text_null(RequestEvents::Message))
+                .col(text_null(RequestEvents::Note))
+                .col(text_null(RequestEvents::Detail))
                 .col(timestamp_with_time_zone(RequestEvents::CreatedAt))
                 .foreign_key(
                     ForeignKey::create()
@@ -278,6 +326,32 @@ async fn create_idempotency(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         &[IdempotencyKeys::CreatedAt],
     )
     .await
+}
+
+/// Reroutes by people, which the classifier learns from.
+async fn create_corrections(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+    manager
+        .create_table(
+            Table::create()
+                .table(ClassifierCorrections::Table)
+                .col(big_pk_auto(ClassifierCorrections::Id))
+                .col(big_integer(ClassifierCorrections::RequestId))
+                .col(text(ClassifierCorrections::Text))
+                .col(string_len_null(ClassifierCorrections::FromCategory, 64))
+                .col(string_len(ClassifierCorrections::ToCategory, 64))
+                .col(string_len(ClassifierCorrections::CreatedBy, 200))
+                .col(timestamp_with_time_zone(ClassifierCorrections::CreatedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(
+                            ClassifierCorrections::Table,
+                            ClassifierCorrections::RequestId,
+                        )
+                        .to(Requests::Table, Requests::Id),
+                )
+                .to_owned(),
+        )
+        .await
 }
 
 async fn index<T, C>(

@@ -127,9 +127,22 @@ struct Document {
     version: u32,
     triage_queue: String,
     triage_administration: String,
+    /// Service levels of a request waiting for a person to classify it.
+    #[serde(default = "default_triage_ack_days")]
+    triage_ack_days: u32,
+    #[serde(default = "default_triage_resolve_days")]
+    triage_resolve_days: u32,
     emergency: EmergencyRules,
     administrations: Vec<AdministrationDef>,
     categories: Vec<CategoryDef>,
+}
+
+fn default_triage_ack_days() -> u32 {
+    1
+}
+
+fn default_triage_resolve_days() -> u32 {
+    5
 }
 
 /// A parsed and checked catalogue with lookups by code.
@@ -191,6 +204,19 @@ impl Catalogue {
 
     pub fn triage_administration(&self) -> &str {
         &self.doc.triage_administration
+    }
+
+    /// Working days to first response and to resolution while in triage.
+    pub fn triage_service_levels(&self) -> (u32, u32) {
+        (self.doc.triage_ack_days, self.doc.triage_resolve_days)
+    }
+
+    /// The administration that owns a queue.
+    pub fn queue_owner(&self, queue: &str) -> Option<&AdministrationDef> {
+        self.doc
+            .administrations
+            .iter()
+            .find(|a| a.queues.iter().any(|q| q.code == queue))
     }
 
     pub fn emergency(&self) -> &EmergencyRules {

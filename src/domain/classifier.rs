@@ -4,7 +4,10 @@
 //! behind the same trait.
 
 use super::catalogue::Catalogue;
-use super::text::{Words, fold};
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::text::{Words, fold, tokens};
 
 pub struct ClassifyRequest<'a> {
     pub text: &'a str,
@@ -33,13 +36,27 @@ impl Classification {
 
 pub trait Classifier: Send + Sync {
     fn classify(&self, request: &ClassifyRequest<'_>) -> Classification;
+
+    /// A person decided that `text` belongs to `category`; later requests
+    /// should benefit at once, without a restart.
+    fn learn(&self, text: &str, category: &str);
 }
+
+/// Confidence given to a text a person has already classified.
+const LEARNED_CONFIDENCE: f64 = 0.95;
 
 /// Confidence given to a valid category the resident picked themselves.
 const HINT_CONFIDENCE: f64 = 0.9;
 
 pub struct KeywordClassifier {
     categories: Vec<(String, Vec<String>)>,
+    /// Corrections by people, keyed by the text's folded words: the same
+    /// text arriving again goes where a person last sent it.
+    learned: RwLock<HashMap<String, String>>,
+}
+
+fn learned_key(text: &str) -> String {
+    tokens(text).join(" ")
 }
 
 impl KeywordClassifier {
@@ -55,7 +72,10 @@ impl KeywordClassifier {
                 (c.code.clone(), words)
             })
             .collect();
-        Self { categories }
+        Self {
+            categories,
+            learned: RwLock::default(),
+        }
     }
 
     fn matches(&self, text: &str) -> Vec<(String, Vec<String>)> {
@@ -79,7 +99,27 @@ impl KeywordClassifier {
 }
 
 impl Classifier for KeywordClassifier {
+    fn learn(&self, text: &str, category: &str) {
+        if let Ok(mut learned) = self.learned.write() {
+            learned.insert(learned_key(text), category.to_owned());
+        }
+    }
+
     fn classify(&self, request: &ClassifyRequest<'_>) -> Classification {
+        let learned = self
+            .learned
+            .read()
+            .ok()
+            .and_then(|l| l.get(&learned_key(request.text)).cloned());
+        if let Some(category) = learned {
+            return Classification {
+                explanation: format!("a person classified this text as {category} before"),
+                candidates: vec![Candidate {
+                    category,
+                    confidence: LEARNED_CONFIDENCE,
+                }],
+            };
+        }
         let matches = self.matches(request.text);
         let total: usize = matches.iter().map(|(_, hits)| hits.len()).sum();
         let mut candidates: Vec<Candidate> = matches
@@ -160,6 +200,23 @@ mod tests {
         assert_eq!(c.best().unwrap().confidence, HINT_CONFIDENCE);
         let c = classify("hej", Some("no_such_category"));
         assert!(c.best().is_none());
+    }
+
+    #[test]
+    fn a_correction_by_a_person_routes_the_same_text_at_once() {
+        let catalogue = Catalogue::sample().unwrap();
+        let classifier = KeywordClassifier::new(&catalogue);
+        let request = ClassifyRequest {
+            text: "Det luktar konstigt i trapphuset",
+            category_hint: None,
+        };
+        classifier.learn(
+            "det luktar KONSTIGT i trapphuset!",
+            "environment_and_health",
+        );
+        let c = classifier.classify(&request);
+        assert_eq!(c.best().unwrap().category, "environment_and_health");
+        assert!(c.explanation.contains("a person"));
     }
 
     #[test]

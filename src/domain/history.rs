@@ -11,10 +11,39 @@ pub enum EventKind {
     Triaged,
     /// It belongs to another authority; the resident was told which.
     Referred,
+    /// A handler took it.
+    Claimed,
+    /// A handler put it back in the queue.
+    Released,
+    /// Its status changed by a person's decision, usually with a message.
+    StatusChanged,
+    /// A person moved it to another category and queue.
+    Rerouted,
+    /// A note from staff: internal, or a message to the resident.
+    Comment,
+    /// The resident wrote back.
+    CitizenReply,
+    /// Merged into another request, whose status it follows.
+    MarkedDuplicate,
+    /// A handler changed its priority.
+    PriorityChanged,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 4] = [Self::Submitted, Self::Routed, Self::Triaged, Self::Referred];
+    const ALL: [EventKind; 12] = [
+        Self::Submitted,
+        Self::Routed,
+        Self::Triaged,
+        Self::Referred,
+        Self::Claimed,
+        Self::Released,
+        Self::StatusChanged,
+        Self::Rerouted,
+        Self::Comment,
+        Self::CitizenReply,
+        Self::MarkedDuplicate,
+        Self::PriorityChanged,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -22,6 +51,14 @@ impl EventKind {
             Self::Routed => "ROUTED",
             Self::Triaged => "TRIAGED",
             Self::Referred => "REFERRED",
+            Self::Claimed => "CLAIMED",
+            Self::Released => "RELEASED",
+            Self::StatusChanged => "STATUS_CHANGED",
+            Self::Rerouted => "REROUTED",
+            Self::Comment => "COMMENT",
+            Self::CitizenReply => "CITIZEN_REPLY",
+            Self::MarkedDuplicate => "MARKED_DUPLICATE",
+            Self::PriorityChanged => "PRIORITY_CHANGED",
         }
     }
 
@@ -35,14 +72,22 @@ impl EventKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActorKind {
     Resident,
+    Staff,
     System,
 }
 
 impl ActorKind {
+    const ALL: [ActorKind; 3] = [Self::Resident, Self::Staff, Self::System];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::Resident => "RESIDENT",
+            Self::Staff => "STAFF",
             Self::System => "SYSTEM",
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == code)
     }
 }

@@ -2,11 +2,14 @@
 //! state machine, the catalogue and the classifier seam. No I/O lives here,
 //! and nothing here knows about HTTP, GraphQL or the database.
 
+pub mod actor;
+pub mod calendar;
 pub mod catalogue;
 pub mod classifier;
 pub mod contact;
 pub mod history;
 pub mod personal_number;
+pub mod policy;
 pub mod reference;
 pub mod routing;
 pub mod status;

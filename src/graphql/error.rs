@@ -30,6 +30,11 @@ pub fn to_gql(err: ServiceError) -> async_graphql::Error {
                 ext.set("errors", Value::List(details.clone()));
             })
         }
+        ServiceError::Unauthenticated => coded(
+            "authentication required: send a bearer token",
+            "UNAUTHENTICATED",
+        ),
+        ServiceError::Forbidden(message) => coded(&message, "FORBIDDEN"),
         ServiceError::NotFound => coded("not found", "NOT_FOUND"),
         ServiceError::Conflict { message, field } => async_graphql::Error::new(message)
             .extend_with(|_, ext| {

@@ -4,9 +4,11 @@
 pub mod error;
 mod limits;
 mod types;
+mod work;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Object, Schema};
 
+use crate::domain::actor::Caller;
 use crate::service::Services;
 use error::GqlResult;
 use types::{CatalogueView, CategorySuggestion, Request, SubmitRequestInput, SubmitRequestPayload};
@@ -14,10 +16,10 @@ use types::{CatalogueView, CategorySuggestion, Request, SubmitRequestInput, Subm
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(CatalogueQuery, RequestQuery);
+pub struct QueryRoot(CatalogueQuery, RequestQuery, work::WorkQuery);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(SubmitMutation);
+pub struct MutationRoot(SubmitMutation, work::WorkMutation);
 
 /// Limits that keep one client from exhausting the server.
 #[derive(Debug, Clone)]
@@ -62,6 +64,13 @@ pub fn sdl() -> String {
 
 fn services<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Services> {
     ctx.data::<Services>()
+}
+
+static ANONYMOUS: Caller = Caller::Anonymous;
+
+/// Who is calling: set per HTTP request from the bearer token.
+fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
+    ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS)
 }
 
 const DEFAULT_SUGGESTIONS: usize = 3;
@@ -119,7 +128,7 @@ impl RequestQuery {
             .request_for_resident(&reference, &tracking_code)
             .await
             .gql()?;
-        Ok(Request(record))
+        Ok(Request::resident(record))
     }
 }
 
@@ -134,9 +143,12 @@ impl SubmitMutation {
         ctx: &Context<'_>,
         input: SubmitRequestInput,
     ) -> async_graphql::Result<SubmitRequestPayload> {
-        let outcome = services(ctx)?.submit_request(input.into()).await.gql()?;
+        let outcome = services(ctx)?
+            .submit_request(caller(ctx), input.into())
+            .await
+            .gql()?;
         Ok(SubmitRequestPayload {
-            request: Request(outcome.request),
+            request: Request::resident(outcome.request),
             tracking_code: outcome.tracking_code.to_string(),
             referral: outcome.referral,
             emergency_advice: outcome.emergency_advice,

@@ -8,6 +8,7 @@ use super::error::GqlResult;
 use super::services;
 use crate::domain::Language;
 use crate::domain::catalogue::{AdministrationDef, Catalogue, CategoryDef};
+use crate::domain::policy::Access;
 use crate::domain::submission::{
     ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
 };
@@ -57,6 +58,14 @@ pub enum GqlEventKind {
     Routed,
     Triaged,
     Referred,
+    Claimed,
+    Released,
+    StatusChanged,
+    Rerouted,
+    Comment,
+    CitizenReply,
+    MarkedDuplicate,
+    PriorityChanged,
 }
 
 /// Where the problem is. All fields optional; coordinates come in pairs.
@@ -135,39 +144,134 @@ pub struct SubmitRequestPayload {
     pub emergency_advice: Option<String>,
 }
 
-/// A request as its holder may see it.
-pub struct Request(pub RequestRecord);
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "AccessLevel", remote = "crate::domain::policy::Access")]
+pub enum GqlAccess {
+    /// Not readable: only reference and status of a change you just made.
+    None,
+    /// Reference, status, administration, dates and status history.
+    StatusOnly,
+    /// The resident's view: adds category and the messages to the resident.
+    Resident,
+    /// Everything, including personal data and internal notes.
+    Full,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "ActorKind", remote = "crate::domain::history::ActorKind")]
+pub enum GqlActorKind {
+    Resident,
+    Staff,
+    System,
+}
+
+/// A request, showing each caller only what the law lets them see: fields
+/// outside the caller's `access` are null.
+pub struct Request {
+    pub record: RequestRecord,
+    pub access: Access,
+}
+
+impl Request {
+    pub fn resident(record: RequestRecord) -> Self {
+        Self {
+            record,
+            access: Access::Resident,
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.access == Access::Full
+    }
+
+    fn sees_category(&self) -> bool {
+        matches!(self.access, Access::Full | Access::Resident)
+    }
+
+    fn full_only<T>(&self, value: impl FnOnce(&RequestRecord) -> T) -> Option<T> {
+        self.full().then(|| value(&self.record))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Personnummer, 12 digits.
+    pub personal_number: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Location {
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub address: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Assignee {
+    pub sub: String,
+    pub name: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct ClassificationInfo {
+    pub confidence: f64,
+    /// The words or rule that decided, for the contact centre.
+    pub explanation: String,
+}
 
 #[Object]
 impl Request {
     /// The reference to quote, e.g. `EVI-2026-000123-4`.
     async fn reference(&self) -> &str {
-        &self.0.reference
+        &self.record.reference
     }
 
     async fn status(&self) -> GqlRequestStatus {
-        self.0.status.into()
+        self.record.status.into()
+    }
+
+    /// The status to tell the resident: a duplicate follows its original.
+    async fn effective_status(&self, ctx: &Context<'_>) -> async_graphql::Result<GqlRequestStatus> {
+        Ok(services(ctx)?
+            .followed_status(&self.record)
+            .await
+            .gql()?
+            .into())
+    }
+
+    /// What the caller may see of this request.
+    async fn access(&self) -> GqlAccess {
+        self.access.into()
     }
 
     /// Category code; empty while the request waits in triage.
     async fn category(&self) -> Option<&str> {
-        self.0.category.as_deref()
+        self.record
+            .category
+            .as_deref()
+            .filter(|_| self.sees_category())
     }
 
     /// Category name in the request's language.
     async fn category_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if !self.sees_category() {
+            return Ok(None);
+        }
         let catalogue = services(ctx)?.catalogue();
         Ok(self
-            .0
+            .record
             .category
             .as_deref()
             .and_then(|c| catalogue.category(c))
-            .map(|c| c.name.get(self.0.language).to_owned()))
+            .map(|c| c.name.get(self.record.language).to_owned()))
     }
 
     /// Code of the administration that owns the request now.
     async fn administration(&self) -> &str {
-        &self.0.administration
+        &self.record.administration
     }
 
     async fn administration_name(
@@ -176,39 +280,135 @@ impl Request {
     ) -> async_graphql::Result<Option<String>> {
         let catalogue = services(ctx)?.catalogue();
         Ok(catalogue
-            .administration(&self.0.administration)
-            .map(|a| a.name.get(self.0.language).to_owned()))
+            .administration(&self.record.administration)
+            .map(|a| a.name.get(self.record.language).to_owned()))
     }
 
     async fn channel(&self) -> GqlChannel {
-        self.0.channel.into()
+        self.record.channel.into()
     }
 
     async fn language(&self) -> &str {
-        self.0.language.code()
+        self.record.language.code()
     }
 
     /// When the request reached the municipality on its channel.
     async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
+        self.record.received_at
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.record.created_at
     }
 
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.record.updated_at
     }
 
-    /// Status changes and messages meant for the resident, oldest first.
+    /// First response is due by then (working days, Swedish calendar).
+    async fn ack_due_at(&self) -> DateTime<Utc> {
+        self.record.ack_due_at
+    }
+
+    /// Resolution is due by then (working days, Swedish calendar).
+    async fn resolve_due_at(&self) -> DateTime<Utc> {
+        self.record.resolve_due_at
+    }
+
+    /// Past a service level while the municipality has the next move.
+    async fn overdue(&self) -> bool {
+        self.record.is_overdue(Utc::now())
+    }
+
+    /// The resident's own words. Full access only.
+    async fn description(&self) -> Option<&str> {
+        self.full().then_some(self.record.description.as_str())
+    }
+
+    async fn queue(&self) -> Option<&str> {
+        self.full().then_some(self.record.queue.as_str())
+    }
+
+    async fn priority(&self) -> Option<GqlPriority> {
+        self.full_only(|r| r.priority.into())
+    }
+
+    /// Increases with every change; send it back as `expectedVersion` so a
+    /// change made meanwhile by someone else is not overwritten.
+    async fn version(&self) -> Option<i32> {
+        self.full_only(|r| r.version)
+    }
+
+    async fn confidential(&self) -> Option<bool> {
+        self.full_only(|r| r.confidential)
+    }
+
+    async fn protected_identity(&self) -> Option<bool> {
+        self.full_only(|r| r.protected_identity)
+    }
+
+    async fn contact(&self) -> Option<Contact> {
+        self.full_only(|r| Contact {
+            name: r.contact_name.clone(),
+            email: r.contact_email.clone(),
+            phone: r.contact_phone.clone(),
+            personal_number: r.personal_number.clone(),
+        })
+    }
+
+    async fn location(&self) -> Option<Location> {
+        self.full_only(|r| Location {
+            latitude: r.location_latitude,
+            longitude: r.location_longitude,
+            address: r.location_address.clone(),
+        })
+    }
+
+    /// The handler working on it.
+    async fn assignee(&self) -> Option<Assignee> {
+        self.full_only(|r| {
+            r.assignee_sub.clone().map(|sub| Assignee {
+                sub,
+                name: r.assignee_name.clone(),
+            })
+        })
+        .flatten()
+    }
+
+    /// Staff who registered it on the resident's behalf.
+    async fn registered_by(&self) -> Option<&str> {
+        self.full()
+            .then_some(self.record.registered_by.as_deref())
+            .flatten()
+    }
+
+    async fn classification(&self) -> Option<ClassificationInfo> {
+        self.full_only(|r| ClassificationInfo {
+            confidence: r.classification_confidence,
+            explanation: r.classification_explanation.clone(),
+        })
+    }
+
+    /// Oldest first. Staff with full access see every event with its actor
+    /// and notes; the resident sees status changes and messages; others see
+    /// status changes only.
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
-        let entries = services(ctx)?.resident_history(&self.0).await.gql()?;
+        let entries = services(ctx)?
+            .history(&self.record, self.access)
+            .await
+            .gql()?;
         Ok(entries.into_iter().map(HistoryEvent).collect())
     }
 }
 
 pub struct HistoryEvent(HistoryEntry);
+
+#[derive(SimpleObject)]
+pub struct EventActorView {
+    pub kind: GqlActorKind,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
 
 #[Object]
 impl HistoryEvent {
@@ -221,9 +421,28 @@ impl HistoryEvent {
         self.0.status.map(Into::into)
     }
 
-    /// Message to the resident, if any.
+    /// Message to or from the resident, if any.
     async fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
+    }
+
+    /// Whether the resident sees this event.
+    async fn public(&self) -> bool {
+        self.0.public
+    }
+
+    /// Internal note (staff with full access only).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// Who acted (staff with full access only).
+    async fn actor(&self) -> Option<EventActorView> {
+        self.0.actor.as_ref().map(|a| EventActorView {
+            kind: a.kind.into(),
+            id: a.id.clone(),
+            name: a.name.clone(),
+        })
     }
 
     async fn at(&self) -> DateTime<Utc> {

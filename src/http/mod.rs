@@ -8,7 +8,7 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,6 +17,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::{Authenticator, bearer_token};
+use crate::domain::actor::Caller;
 use crate::graphql::AppSchema;
 use crate::graphql::error::{BAD_USER_INPUT, ensure_codes};
 use crate::service::Services;
@@ -25,6 +27,7 @@ use crate::service::Services;
 pub struct HttpState {
     pub schema: AppSchema,
     pub services: Services,
+    pub auth: Authenticator,
     pub max_batch: usize,
 }
 
@@ -41,9 +44,14 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
 
 async fn graphql(
     State(state): State<HttpState>,
+    headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
-    let batch = request.into_inner();
+    let caller = match caller(&state.auth, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return *response,
+    };
+    let batch = request.into_inner().data(caller);
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > state.max_batch
     {
@@ -58,6 +66,38 @@ async fn graphql(
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
     }
     GraphQLResponse::from(response).into_response()
+}
+
+/// The caller of a request: anonymous without a token; a token that does
+/// not verify is refused outright (401) rather than treated as anonymous, so
+/// a client with an expired token learns it at once.
+async fn caller(auth: &Authenticator, headers: &HeaderMap) -> Result<Caller, Box<Response>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        Box::new(unauthenticated(
+            "the Authorization header must be \"Bearer <token>\"",
+        ))
+    })?;
+    match auth.authenticate(token).await {
+        Ok(actor) => Ok(Caller::Authenticated(actor)),
+        Err(e) => {
+            tracing::info!(error = %e, "token refused");
+            Err(Box::new(unauthenticated(&e.to_string())))
+        }
+    }
+}
+
+fn unauthenticated(message: &str) -> Response {
+    let body =
+        json!({ "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }] });
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        Json(body),
+    )
+        .into_response()
 }
 
 async fn graphiql() -> Html<String> {

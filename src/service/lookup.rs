@@ -1,25 +1,43 @@
-//! "Where is my request?" for the resident holding reference and tracking
-//! code. Unknown reference, wrong code and malformed code all answer the
-//! same `NotFound`, so references cannot be enumerated; only a reference
-//! whose check digit is wrong is refused as bad input, without a lookup.
+//! Reading a request and its history, and the resident's reply. For the
+//! resident holding reference and tracking code, an unknown reference, a
+//! wrong code and a malformed code all answer the same `NotFound`, so
+//! references cannot be enumerated; only a reference whose check digit is
+//! wrong is refused as bad input, without a lookup.
 
 use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
 
 use super::{RequestRecord, ServiceError, Services};
-use crate::domain::history::EventKind;
+use crate::domain::history::{ActorKind, EventKind};
+use crate::domain::policy::Access;
 use crate::domain::reference::Reference;
 use crate::domain::status::RequestStatus;
+use crate::domain::text::clean;
 use crate::domain::tracking::TrackingCode;
+use crate::store::entities::{request_events, requests};
+use crate::store::requests::NewEvent;
 use crate::store::{self, StoreError};
 
-/// One event of the history as the resident sees it: no actor, no internal
-/// notes.
+const MAX_REPLY_CHARS: usize = 5_000;
+
+/// One event of the history, with what the reader may see of it.
 #[derive(Debug, Clone)]
 pub struct HistoryEntry {
     pub kind: EventKind,
     pub status: Option<RequestStatus>,
+    pub public: bool,
     pub message: Option<String>,
+    /// Staff only: the internal note and who acted.
+    pub note: Option<String>,
+    pub actor: Option<EventActor>,
     pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventActor {
+    pub kind: ActorKind,
+    pub id: Option<String>,
+    pub name: Option<String>,
 }
 
 impl Services {
@@ -28,6 +46,15 @@ impl Services {
         reference: &str,
         tracking_code: &str,
     ) -> Result<RequestRecord, ServiceError> {
+        let model = self.resident_model(reference, tracking_code).await?;
+        Ok(RequestRecord::try_from(model)?)
+    }
+
+    async fn resident_model(
+        &self,
+        reference: &str,
+        tracking_code: &str,
+    ) -> Result<requests::Model, ServiceError> {
         let reference = Reference::parse(reference)?;
         let code = TrackingCode::parse(tracking_code).ok_or(ServiceError::NotFound)?;
         let model = store::requests::find_by_reference(self.db(), &reference.to_string())
@@ -38,30 +65,151 @@ impl Services {
         if model.tracking_code_hash != code.hash() {
             return Err(ServiceError::NotFound);
         }
-        Ok(RequestRecord::try_from(model)?)
+        Ok(model)
     }
 
-    /// The public history of a request the caller was already allowed to see.
-    pub async fn resident_history(
+    /// The history as `access` may see it: staff with full access see every
+    /// event with actor and notes; the resident sees public events with
+    /// their messages; status-only readers see public status changes only.
+    pub async fn history(
         &self,
         request: &RequestRecord,
+        access: Access,
     ) -> Result<Vec<HistoryEntry>, ServiceError> {
-        store::requests::public_events(self.db(), request.id)
+        let events = match access {
+            Access::Full => store::work::all_events(self.db(), request.id).await?,
+            _ => store::requests::public_events(self.db(), request.id).await?,
+        };
+        events.into_iter().map(|e| entry(e, access)).collect()
+    }
+
+    /// The status a duplicate follows: its master's.
+    pub async fn followed_status(
+        &self,
+        request: &RequestRecord,
+    ) -> Result<RequestStatus, ServiceError> {
+        let Some(master_id) = request
+            .duplicate_of
+            .filter(|_| request.status == RequestStatus::Duplicate)
+        else {
+            return Ok(request.status);
+        };
+        let master = store::requests::find_by_id(self.db(), master_id)
             .await?
-            .into_iter()
-            .map(|e| {
-                let corrupt =
-                    || StoreError::Corrupt(format!("event {}: unknown kind or status", e.id));
-                Ok(HistoryEntry {
-                    kind: EventKind::from_code(&e.kind).ok_or_else(corrupt)?,
-                    status: match e.to_status.as_deref() {
-                        Some(code) => Some(RequestStatus::from_code(code).ok_or_else(corrupt)?),
-                        None => None,
-                    },
-                    message: e.message,
-                    at: e.created_at,
-                })
-            })
-            .collect()
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "request {} duplicates missing {master_id}",
+                    request.id
+                ))
+            })?;
+        Ok(RequestRecord::try_from(master)?.status)
+    }
+
+    /// The resident writes back. A request waiting for them, or resolved,
+    /// goes back to its handler (reopen); a closed one takes no more.
+    pub async fn reply_as_citizen(
+        &self,
+        reference: &str,
+        tracking_code: &str,
+        body: &str,
+    ) -> Result<RequestRecord, ServiceError> {
+        let body = clean(body);
+        if body.is_empty() || body.chars().count() > MAX_REPLY_CHARS {
+            return Err(ServiceError::invalid(
+                "body",
+                &format!("must be 1 to {MAX_REPLY_CHARS} characters"),
+            ));
+        }
+        let model = self.resident_model(reference, tracking_code).await?;
+        let now = Utc::now();
+        let tx = store::begin_write(self.db()).await?;
+        // Re-read inside the write transaction: the status decides the move.
+        let record = RequestRecord::try_from(
+            store::requests::find_by_id(&tx, model.id)
+                .await?
+                .ok_or(ServiceError::NotFound)?,
+        )?;
+        if record.status == RequestStatus::Closed {
+            return Err(ServiceError::conflict(
+                "the request is closed; please submit a new request",
+            ));
+        }
+        let reopen = matches!(
+            record.status,
+            RequestStatus::WaitingForCitizen | RequestStatus::Resolved
+        );
+        let updated = if reopen {
+            let changes = requests::ActiveModel {
+                status: Set(RequestStatus::InProgress.code().to_owned()),
+                ..Default::default()
+            };
+            let model = store::work::update_versioned(&tx, record.id, record.version, changes, now)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::conflict("the request changed meanwhile: please try again")
+                })?;
+            RequestRecord::try_from(model)?
+        } else {
+            record.clone()
+        };
+        let event = NewEvent {
+            kind: EventKind::CitizenReply.code(),
+            from_status: reopen.then(|| record.status.code()),
+            to_status: reopen.then(|| RequestStatus::InProgress.code()),
+            actor_kind: ActorKind::Resident.code(),
+            actor_id: None,
+            actor_name: None,
+            public: true,
+            message: Some(body),
+            note: None,
+            detail: None,
+            at: now,
+        };
+        store::requests::append_events(&tx, record.id, vec![event]).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}
+
+fn entry(e: request_events::Model, access: Access) -> Result<HistoryEntry, ServiceError> {
+    let corrupt = || StoreError::Corrupt(format!("event {}: unknown kind, status or actor", e.id));
+    let status = match e.to_status.as_deref() {
+        Some(code) => Some(RequestStatus::from_code(code).ok_or_else(corrupt)?),
+        None => None,
+    };
+    let full = access == Access::Full;
+    let actor = if full {
+        Some(EventActor {
+            kind: ActorKind::from_code(&e.actor_kind).ok_or_else(corrupt)?,
+            id: e.actor_id,
+            name: e.actor_name,
+        })
+    } else {
+        None
+    };
+    Ok(HistoryEntry {
+        kind: EventKind::from_code(&e.kind).ok_or_else(corrupt)?,
+        status,
+        public: e.public,
+        message: e
+            .message
+            .filter(|_| matches!(access, Access::Full | Access::Resident)),
+        note: e.note.filter(|_| full),
+        actor,
+        at: e.created_at,
+    })
+}
+
+impl Services {
+    /// Staff read one request by reference: `NotFound` for a request the
+    /// caller may not know of.
+    pub async fn staff_request(
+        &self,
+        caller: &crate::domain::actor::Caller,
+        reference: &str,
+    ) -> Result<RequestRecord, ServiceError> {
+        let actor = super::actor(caller)?;
+        let reference = Reference::parse(reference)?;
+        self.load_visible(self.db(), actor, &reference).await
     }
 }

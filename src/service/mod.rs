@@ -8,7 +8,9 @@
 
 pub mod catalogue;
 mod lookup;
+mod queue;
 mod submit;
+mod work;
 
 use std::sync::Arc;
 
@@ -17,10 +19,15 @@ use sea_orm::DatabaseConnection;
 
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use lookup::HistoryEntry;
+pub use queue::{QueuePage, QueueQuery};
 pub use submit::SubmitOutcome;
+pub use work::StatusChange;
 
-use crate::domain::catalogue::Catalogue;
+use crate::domain::actor::{Actor, Caller};
+use crate::domain::calendar::WorkingCalendar;
+use crate::domain::catalogue::{Catalogue, Priority};
 use crate::domain::classifier::Classifier;
+use crate::domain::policy::{self, Access, RequestFacts};
 use crate::domain::status::RequestStatus;
 use crate::domain::{Channel, InvalidInput, Language};
 use crate::store::StoreError;
@@ -30,6 +37,10 @@ use crate::store::entities::requests;
 pub enum ServiceError {
     #[error("invalid input: {}", summarise(.0))]
     InvalidInput(Vec<InvalidInput>),
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("{message}")]
@@ -45,6 +56,22 @@ impl ServiceError {
     fn invalid(field: &str, message: &str) -> Self {
         Self::InvalidInput(vec![InvalidInput::new(field, message)])
     }
+
+    fn forbidden(message: &str) -> Self {
+        Self::Forbidden(message.to_owned())
+    }
+
+    fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+/// The verified actor, or `Unauthenticated`.
+fn actor(caller: &Caller) -> Result<&Actor, ServiceError> {
+    caller.actor().ok_or(ServiceError::Unauthenticated)
 }
 
 impl From<InvalidInput> for ServiceError {
@@ -84,6 +111,7 @@ struct Inner {
     db: DatabaseConnection,
     catalogue: Catalogue,
     classifier: Box<dyn Classifier>,
+    calendar: WorkingCalendar,
     settings: Settings,
 }
 
@@ -92,6 +120,7 @@ impl Services {
         db: DatabaseConnection,
         catalogue: Catalogue,
         classifier: Box<dyn Classifier>,
+        calendar: WorkingCalendar,
         settings: Settings,
     ) -> Self {
         Self {
@@ -99,9 +128,30 @@ impl Services {
                 db,
                 catalogue,
                 classifier,
+                calendar,
                 settings,
             }),
         }
+    }
+
+    /// What `caller` may read of `request`.
+    pub fn access(&self, caller: &Caller, request: &RequestRecord) -> Access {
+        caller.actor().map_or(Access::None, |actor| {
+            policy::access(
+                actor,
+                request.facts(),
+                self.catalogue().triage_administration(),
+            )
+        })
+    }
+
+    /// Whether `actor` works the queues of `administration`.
+    fn works_in(&self, actor: &Actor, administration: &str) -> bool {
+        policy::works_in(
+            actor,
+            administration,
+            self.catalogue().triage_administration(),
+        )
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -114,7 +164,8 @@ impl Services {
 }
 
 /// A request as the use cases hand it to transports. Which fields a caller
-/// may see is decided where the record is fetched.
+/// may see is decided by `Services::access` and enforced per field by the
+/// transport.
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
     pub id: i64,
@@ -122,11 +173,53 @@ pub struct RequestRecord {
     pub status: RequestStatus,
     pub channel: Channel,
     pub language: Language,
+    pub description: String,
     pub category: Option<String>,
     pub administration: String,
+    pub queue: String,
+    pub priority: Priority,
+    pub confidential: bool,
+    pub protected_identity: bool,
+    pub classification_confidence: f64,
+    pub classification_explanation: String,
+    pub location_latitude: Option<f64>,
+    pub location_longitude: Option<f64>,
+    pub location_address: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub personal_number: Option<String>,
+    pub registered_by: Option<String>,
+    pub assignee_sub: Option<String>,
+    pub assignee_name: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub version: i32,
     pub received_at: DateTime<Utc>,
+    pub ack_due_at: DateTime<Utc>,
+    pub resolve_due_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl RequestRecord {
+    pub(crate) fn facts(&self) -> RequestFacts<'_> {
+        RequestFacts {
+            administration: &self.administration,
+            confidential: self.confidential,
+            protected_identity: self.protected_identity,
+            registered_by: self.registered_by.as_deref(),
+        }
+    }
+
+    /// Past its service level while the municipality has the next move.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        matches!(
+            self.status,
+            RequestStatus::Queued | RequestStatus::InProgress
+        ) && (self.resolve_due_at < now
+            || (self.acknowledged_at.is_none() && self.ack_due_at < now))
+    }
 }
 
 impl TryFrom<requests::Model> for RequestRecord {
@@ -142,11 +235,34 @@ impl TryFrom<requests::Model> for RequestRecord {
             channel: Channel::from_code(&m.channel)
                 .ok_or_else(|| corrupt("channel", &m.channel))?,
             language: Language::parse(&m.language).map_err(|_| corrupt("language", &m.language))?,
+            priority: Priority::from_rank(m.priority)
+                .ok_or_else(|| corrupt("priority", &m.priority.to_string()))?,
             id: m.id,
             reference: m.reference,
+            description: m.description,
             category: m.category_code,
             administration: m.administration_code,
+            queue: m.queue_code,
+            confidential: m.confidential,
+            protected_identity: m.protected_identity,
+            classification_confidence: m.classification_confidence,
+            classification_explanation: m.classification_explanation,
+            location_latitude: m.location_latitude,
+            location_longitude: m.location_longitude,
+            location_address: m.location_address,
+            contact_name: m.contact_name,
+            contact_email: m.contact_email,
+            contact_phone: m.contact_phone,
+            personal_number: m.personal_number,
+            registered_by: m.registered_by,
+            assignee_sub: m.assignee_sub,
+            assignee_name: m.assignee_name,
+            duplicate_of: m.duplicate_of,
+            version: m.version,
             received_at: m.received_at,
+            ack_due_at: m.ack_due_at,
+            resolve_due_at: m.resolve_due_at,
+            acknowledged_at: m.acknowledged_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
         })

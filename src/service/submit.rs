@@ -6,6 +6,8 @@ use sea_orm::ActiveValue::Set;
 use sha2::{Digest, Sha256};
 
 use super::{RequestRecord, ServiceError, Services};
+use crate::domain::Channel;
+use crate::domain::actor::{Caller, Role};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::classifier::ClassifyRequest;
 use crate::domain::history::{ActorKind, EventKind};
@@ -45,10 +47,15 @@ impl IdempotencyClaim {
 }
 
 impl Services {
+    /// Registers a request. Residents submit through the web; the contact
+    /// centre registers the other channels on a resident's behalf and is
+    /// recorded as the registering agent.
     pub async fn submit_request(
         &self,
+        caller: &Caller,
         input: SubmissionInput,
     ) -> Result<SubmitOutcome, ServiceError> {
+        let submitter = submitter(caller, input.channel)?;
         let now = Utc::now();
         let submission =
             Submission::validate(input, now.date_naive()).map_err(ServiceError::InvalidInput)?;
@@ -73,7 +80,7 @@ impl Services {
             submission.language,
         );
         match self
-            .store_new(&submission, &route, claim.as_ref(), now)
+            .store_new(&submission, &route, &submitter, claim.as_ref(), now)
             .await
         {
             Ok((request, tracking_code)) => {
@@ -104,19 +111,22 @@ impl Services {
         &self,
         submission: &Submission,
         route: &Route,
+        submitter: &Submitter,
         claim: Option<&IdempotencyClaim>,
         now: DateTime<Utc>,
     ) -> Result<(RequestRecord, TrackingCode), StoreError> {
         let tracking_code = TrackingCode::generate();
+        let (ack_days, resolve_days) = self.service_levels(route);
+        let mut row = new_row(submission, route, &tracking_code, now);
+        row.registered_by = Set(submitter.registered_by.clone());
+        row.citizen_sub = Set(submitter.citizen_sub.clone());
+        row.ack_due_at = Set(self.inner.calendar.due_at(now, ack_days));
+        row.resolve_due_at = Set(self.inner.calendar.due_at(now, resolve_days));
         let tx = store::begin_write(self.db()).await?;
         let sequence = store::requests::next_sequence(&tx).await?;
-        let reference = Reference::new(now.year(), sequence);
-        let model = store::requests::insert(
-            &tx,
-            new_row(submission, route, &reference, &tracking_code, now),
-        )
-        .await?;
-        store::requests::append_events(&tx, model.id, first_events(route, now)).await?;
+        row.reference = Set(Reference::new(now.year(), sequence).to_string());
+        let model = store::requests::insert(&tx, row).await?;
+        store::requests::append_events(&tx, model.id, first_events(route, submitter, now)).await?;
         if let Some(claim) = claim {
             let record = idempotency_keys::Model {
                 key_hash: claim.key_hash.clone(),
@@ -134,6 +144,18 @@ impl Services {
         }
         tx.commit().await?;
         Ok((RequestRecord::try_from(model)?, tracking_code))
+    }
+
+    /// Working days to first response and resolution for a new request.
+    fn service_levels(&self, route: &Route) -> (u32, u32) {
+        route
+            .category
+            .as_deref()
+            .and_then(|c| self.catalogue().category(c))
+            .map_or_else(
+                || self.catalogue().triage_service_levels(),
+                |c| (c.ack_days, c.resolve_days),
+            )
     }
 
     /// The earlier answer to a retried submission, or `None` if the key is
@@ -198,15 +220,44 @@ fn referral_text(catalogue: &Catalogue, request: &RequestRecord) -> Option<Strin
     )
 }
 
+/// Who submits, as recorded on the request and its first event.
+struct Submitter {
+    registered_by: Option<String>,
+    registered_by_name: Option<String>,
+    citizen_sub: Option<String>,
+}
+
+fn submitter(caller: &Caller, channel: Channel) -> Result<Submitter, ServiceError> {
+    let actor = caller.actor();
+    if channel != Channel::Web {
+        let actor = actor.ok_or(ServiceError::Unauthenticated)?;
+        if !actor.has(Role::ContactCentre) {
+            return Err(ServiceError::forbidden(
+                "only the contact centre registers requests from other channels than WEB",
+            ));
+        }
+        return Ok(Submitter {
+            registered_by: Some(actor.sub.clone()),
+            registered_by_name: actor.name.clone(),
+            citizen_sub: None,
+        });
+    }
+    Ok(Submitter {
+        registered_by: None,
+        registered_by_name: None,
+        citizen_sub: actor
+            .filter(|a| a.has(Role::Citizen))
+            .map(|a| a.sub.clone()),
+    })
+}
+
 fn new_row(
     s: &Submission,
     route: &Route,
-    reference: &Reference,
     tracking_code: &TrackingCode,
     now: DateTime<Utc>,
 ) -> requests::ActiveModel {
     requests::ActiveModel {
-        reference: Set(reference.to_string()),
         tracking_code_hash: Set(tracking_code.hash()),
         status: Set(route.status.code().to_owned()),
         channel: Set(s.channel.code().to_owned()),
@@ -231,8 +282,11 @@ fn new_row(
             .personal_number
             .as_ref()
             .map(|p| p.canonical().to_owned())),
-        registered_by: Set(None),
-        citizen_sub: Set(None),
+        assignee_sub: Set(None),
+        assignee_name: Set(None),
+        duplicate_of: Set(None),
+        version: Set(1),
+        acknowledged_at: Set(None),
         received_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
@@ -240,7 +294,7 @@ fn new_row(
     }
 }
 
-fn first_events(route: &Route, now: DateTime<Utc>) -> Vec<NewEvent> {
+fn first_events(route: &Route, submitter: &Submitter, now: DateTime<Utc>) -> Vec<NewEvent> {
     let routed_kind = match route.status {
         RequestStatus::Referred => EventKind::Referred,
         RequestStatus::Triage => EventKind::Triaged,
@@ -251,10 +305,20 @@ fn first_events(route: &Route, now: DateTime<Utc>) -> Vec<NewEvent> {
             kind: EventKind::Submitted.code(),
             from_status: None,
             to_status: Some(RequestStatus::Received.code()),
-            actor_kind: ActorKind::Resident.code(),
-            actor_id: None,
+            actor_kind: if submitter.registered_by.is_some() {
+                ActorKind::Staff.code()
+            } else {
+                ActorKind::Resident.code()
+            },
+            actor_id: submitter
+                .registered_by
+                .clone()
+                .or_else(|| submitter.citizen_sub.clone()),
+            actor_name: submitter.registered_by_name.clone(),
             public: true,
             message: None,
+            note: None,
+            detail: None,
             at: now,
         },
         NewEvent {
@@ -263,8 +327,11 @@ fn first_events(route: &Route, now: DateTime<Utc>) -> Vec<NewEvent> {
             to_status: Some(route.status.code()),
             actor_kind: ActorKind::System.code(),
             actor_id: None,
+            actor_name: None,
             public: true,
             message: route.referral.clone(),
+            note: Some(route.explanation.clone()),
+            detail: None,
             at: now,
         },
     ]

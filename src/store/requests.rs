@@ -41,8 +41,14 @@ pub struct NewEvent {
     pub to_status: Option<&'static str>,
     pub actor_kind: &'static str,
     pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
     pub public: bool,
+    /// To the resident.
     pub message: Option<String>,
+    /// Internal: never shown to the resident.
+    pub note: Option<String>,
+    /// Structured facts (JSON), e.g. old and new category of a reroute.
+    pub detail: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -58,8 +64,11 @@ pub async fn append_events(
         to_status: Set(e.to_status.map(str::to_owned)),
         actor_kind: Set(e.actor_kind.to_owned()),
         actor_id: Set(e.actor_id),
+        actor_name: Set(e.actor_name),
         public: Set(e.public),
         message: Set(e.message),
+        note: Set(e.note),
+        detail: Set(e.detail),
         created_at: Set(e.at),
         ..Default::default()
     });

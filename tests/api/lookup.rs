@@ -89,18 +89,42 @@ async fn the_tracking_code_may_be_typed_loosely() {
 }
 
 #[tokio::test]
-async fn the_resident_sees_only_public_history_and_no_personal_data_fields_exist_in_the_view() {
+async fn the_resident_view_shows_no_personal_data_internal_notes_or_staff() {
     let app = spawn_app().await;
-    let (reference, tracking) = submitted(&app).await;
+    let p = app
+        .submit(json!({
+            "description": "Gatlampan på Storgatan är trasig",
+            "contact": { "name": "Anna Svensson", "email": "anna@example.se", "personalNumber": "19121212-1212" }
+        }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap();
+    let tracking = p["trackingCode"].as_str().unwrap();
     let answer = app
         .gql(
-            "query($r: String!, $t: String!) { request(reference: $r, trackingCode: $t) { description } }",
+            "query($r: String!, $t: String!) { request(reference: $r, trackingCode: $t) {
+                access description contact { name } location { address } assignee { sub } version queue priority
+                classification { explanation } registeredBy history { note actor { id } message } } }",
             json!({ "r": reference, "t": tracking }),
         )
         .await;
-    assert_eq!(
-        code(&answer),
-        "BAD_USER_INPUT",
-        "the resident view has no description field: {answer}"
-    );
+    let r = &answer["data"]["request"];
+    assert_eq!(r["access"], "RESIDENT", "{answer}");
+    for hidden in [
+        "description",
+        "contact",
+        "location",
+        "assignee",
+        "version",
+        "queue",
+        "priority",
+        "classification",
+        "registeredBy",
+    ] {
+        assert_eq!(r[hidden], Value::Null, "{hidden} leaked: {answer}");
+    }
+    for event in r["history"].as_array().unwrap() {
+        assert_eq!(event["note"], Value::Null, "{answer}");
+        assert_eq!(event["actor"], Value::Null, "{answer}");
+    }
+    assert!(!answer.to_string().contains("Anna"), "{answer}");
 }

@@ -1,9 +1,12 @@
 //! API tests: the real router over HTTP on a fresh database per test.
 
+mod auth;
 mod catalogue;
+mod claims;
 mod limits;
 mod lookup;
 mod restart;
 mod schema;
 mod submit;
 mod support;
+mod work;

@@ -408,7 +408,7 @@ async fn a_failure_halfway_through_stores_nothing_and_reveals_no_internals() {
 
 #[tokio::test]
 async fn the_suite_runs_on_the_database_ci_asked_for() {
-    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm::DbBackend;
     let app = spawn_app().await;
     let expected = match std::env::var("ENVAGIN_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => DbBackend::Postgres,

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use envagin::app::App;
+use envagin::auth::{AuthSettings, MintClaims, mint_token};
 use envagin::config::Config;
 use rand::RngExt;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -15,8 +16,12 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub database_url: String,
+    pub auth: AuthSettings,
     _dir: TempDir,
 }
+
+/// The HS256 secret every test server trusts.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
 /// A fresh database URL: SQLite in `dir`, or a new PostgreSQL database.
 pub async fn fresh_database(dir: &TempDir) -> String {
@@ -48,6 +53,8 @@ pub fn test_config(database_url: &str, dir: &TempDir) -> Config {
     config.database_url = Some(database_url.to_owned());
     config.data_dir = dir.path().to_owned();
     config.catalogue = None;
+    config.jwt_secret = Some(TEST_JWT_SECRET.to_owned());
+    config.jwks_url = None;
     config
 }
 
@@ -61,6 +68,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&database_url, &dir);
     adjust(&mut config);
     let app = App::build(&config).await.expect("application starts");
+    let config = config.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -74,6 +82,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         database_url,
+        auth: config.auth_settings(),
         _dir: dir,
     }
 }
@@ -84,15 +93,51 @@ impl TestApp {
     }
 
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.client
+        self.gql_with(None, query, variables).await
+    }
+
+    /// As the holder of `token`.
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.gql_with(Some(token), query, variables).await
+    }
+
+    async fn gql_with(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self
+            .client
             .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
             .send()
             .await
             .expect("request sent")
             .json()
             .await
             .expect("JSON answer")
+    }
+
+    /// A token for `sub` with `roles` and administrations `adm`.
+    pub fn token(&self, sub: &str, roles: &[&str], adm: &[&str]) -> String {
+        let claims = MintClaims {
+            sub: sub.to_owned(),
+            name: Some(format!("Test {sub}")),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            adm: adm.iter().map(|a| (*a).to_owned()).collect(),
+            ttl: std::time::Duration::from_secs(3600),
+        };
+        mint_token(TEST_JWT_SECRET.as_bytes(), &self.auth, &claims).expect("token minted")
+    }
+
+    /// A case handler of the given administrations.
+    pub fn handler(&self, sub: &str, adm: &[&str]) -> String {
+        self.token(sub, &["handler"], adm)
+    }
+
+    /// A contact-centre agent.
+    pub fn contact_centre(&self, sub: &str) -> String {
+        self.token(sub, &["contact_centre"], &[])
     }
 
     /// Submits and returns the payload, failing the test on any error.

@@ -3,6 +3,7 @@
 pub mod administrations;
 pub mod catalogue_documents;
 pub mod categories;
+pub mod classifier_corrections;
 pub mod idempotency_keys;
 pub mod queues;
 pub mod request_events;

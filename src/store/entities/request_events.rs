@@ -11,8 +11,11 @@ pub struct Model {
     pub to_status: Option<String>,
     pub actor_kind: String,
     pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
     pub public: bool,
     pub message: Option<String>,
+    pub note: Option<String>,
+    pub detail: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
