@@ -60,6 +60,7 @@ impl App {
         let pool = PoolSettings {
             max_connections: config.db_max_connections,
             acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+            sqlite_full_sync: config.sqlite_full_sync,
         };
         let db = store::connect(&url, &pool).await?;
         store::migrate(&db).await?;

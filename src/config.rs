@@ -71,6 +71,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 10)]
     pub db_acquire_timeout_secs: u64,
 
+    /// SQLite: sync every commit to disk before answering (true), or only
+    /// at checkpoints (false: faster, but a power cut may lose the last
+    /// acknowledged requests; a process crash loses nothing).
+    #[arg(long, env = "ENVAGIN_SQLITE_FULL_SYNC", default_value_t = true, action = ArgAction::Set)]
+    pub sqlite_full_sync: bool,
+
     /// Largest accepted request body, in bytes (larger: HTTP 413).
     #[arg(long, env = "ENVAGIN_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,

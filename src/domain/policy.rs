@@ -57,9 +57,17 @@ pub fn access(
 }
 
 /// Rerouting: the owning administration's handlers, and the contact centre
-/// (which triages and corrects misroutes).
-pub fn may_reroute(actor: &Actor, request: RequestFacts<'_>) -> bool {
-    actor.handles(request.administration) || actor.has(Role::ContactCentre)
+/// (which triages and corrects misroutes) for requests it may read in full.
+/// A confidential request the contact centre sees only at status level stays
+/// where it is: moving it into a readable queue would declassify it.
+pub fn may_reroute(
+    actor: &Actor,
+    request: RequestFacts<'_>,
+    contact_centre_administration: &str,
+) -> bool {
+    actor.handles(request.administration)
+        || (actor.has(Role::ContactCentre)
+            && access(actor, request, contact_centre_administration) == Access::Full)
 }
 
 #[cfg(test)]
@@ -105,6 +113,18 @@ mod tests {
         let mut protected = facts("TF", false);
         protected.protected_identity = true;
         assert_eq!(access(&kc, protected, "KC"), Access::StatusOnly);
+    }
+
+    #[test]
+    fn the_contact_centre_may_not_reroute_what_it_may_not_read() {
+        let kc = actor(&[Role::ContactCentre], &[]);
+        assert!(may_reroute(&kc, facts("TF", false), "KC"));
+        assert!(!may_reroute(&kc, facts("SOC", true), "KC"));
+        assert!(may_reroute(
+            &actor(&[Role::Handler], &["SOC"]),
+            facts("SOC", true),
+            "KC"
+        ));
     }
 
     #[test]

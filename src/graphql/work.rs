@@ -28,6 +28,8 @@ pub struct WorkQueue {
 
 #[derive(SimpleObject)]
 pub struct QueueCounts {
+    /// Waiting for a person to classify them (the triage queue).
+    pub triage: u64,
     pub queued: u64,
     pub in_progress: u64,
     pub waiting_for_citizen: u64,
@@ -67,7 +69,7 @@ impl WorkQuery {
         code: String,
         #[graphql(default = 20)] first: i32,
         after: Option<String>,
-        #[graphql(desc = "Only these statuses (default: queued, in progress, waiting).")]
+        #[graphql(desc = "Only these statuses (default: triage, queued, in progress, waiting).")]
         status: Option<Vec<GqlRequestStatus>>,
         #[graphql(default = false, desc = "Only requests past a service level.")] overdue: bool,
     ) -> async_graphql::Result<WorkQueue> {
@@ -109,6 +111,7 @@ impl WorkQuery {
             code: page.code,
             administration: page.administration,
             counts: QueueCounts {
+                triage: page.counts.triage,
                 queued: page.counts.queued,
                 in_progress: page.counts.in_progress,
                 waiting_for_citizen: page.counts.waiting_for_citizen,

@@ -80,7 +80,11 @@ impl Services {
             Access::Full => store::work::all_events(self.db(), request.id).await?,
             _ => store::requests::public_events(self.db(), request.id).await?,
         };
-        events.into_iter().map(|e| entry(e, access)).collect()
+        events
+            .into_iter()
+            .filter(|e| access != Access::StatusOnly || e.to_status.is_some())
+            .map(|e| entry(e, access))
+            .collect()
     }
 
     /// The status a duplicate follows: its master's.
@@ -122,7 +126,7 @@ impl Services {
         }
         let model = self.resident_model(reference, tracking_code).await?;
         let now = Utc::now();
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         // Re-read inside the write transaction: the status decides the move.
         let record = RequestRecord::try_from(
             store::requests::find_by_id(&tx, model.id)

@@ -15,7 +15,8 @@ mod work;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
+use tokio::sync::OwnedMutexGuard;
 
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use lookup::HistoryEntry;
@@ -30,8 +31,8 @@ use crate::domain::classifier::Classifier;
 use crate::domain::policy::{self, Access, RequestFacts};
 use crate::domain::status::RequestStatus;
 use crate::domain::{Channel, InvalidInput, Language};
-use crate::store::StoreError;
 use crate::store::entities::requests;
+use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -109,6 +110,11 @@ pub struct Services {
 
 struct Inner {
     db: DatabaseConnection,
+    /// SQLite has one writer: writers take turns here, first come first
+    /// served, instead of polling SQLite's lock with growing sleeps (which
+    /// gave claims a p99 of over a second under 16 concurrent handlers).
+    /// PostgreSQL needs no turn: it locks rows.
+    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
     catalogue: Catalogue,
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
@@ -123,8 +129,10 @@ impl Services {
         calendar: WorkingCalendar,
         settings: Settings,
     ) -> Self {
+        let write_turn = (db.get_database_backend() == DbBackend::Sqlite).then(Arc::default);
         Self {
             inner: Arc::new(Inner {
+                write_turn,
                 db,
                 catalogue,
                 classifier,
@@ -160,6 +168,17 @@ impl Services {
 
     fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// A write transaction; keep the turn until after the commit.
+    async fn begin_write(
+        &self,
+    ) -> Result<(DatabaseTransaction, Option<OwnedMutexGuard<()>>), StoreError> {
+        let turn = match &self.inner.write_turn {
+            Some(turn) => Some(turn.clone().lock_owned().await),
+            None => None,
+        };
+        Ok((store::begin_write(self.db()).await?, turn))
     }
 }
 

@@ -18,7 +18,7 @@ pub struct QueueQuery<'a> {
     pub code: &'a str,
     pub first: usize,
     pub after: Option<&'a str>,
-    /// Empty: every open status (queued, in progress, waiting).
+    /// Empty: every open status (triage, queued, in progress, waiting).
     pub statuses: Vec<RequestStatus>,
     pub overdue_only: bool,
 }

@@ -122,7 +122,7 @@ impl Services {
         row.citizen_sub = Set(submitter.citizen_sub.clone());
         row.ack_due_at = Set(self.inner.calendar.due_at(now, ack_days));
         row.resolve_due_at = Set(self.inner.calendar.due_at(now, resolve_days));
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         let sequence = store::requests::next_sequence(&tx).await?;
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
         let model = store::requests::insert(&tx, row).await?;

@@ -107,7 +107,7 @@ impl Services {
     ) -> Result<Option<RequestRecord>, ServiceError> {
         let actor = actor(caller)?;
         self.require_queue_worker(actor, queue)?;
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         let Some(model) = store::work::next_in_queue(&tx, queue).await? else {
             return Ok(None);
         };
@@ -160,13 +160,14 @@ impl Services {
         reference: &str,
         change: StatusChange,
     ) -> Result<RequestRecord, ServiceError> {
-        let message = optional_text(change.message_to_citizen.as_deref(), "messageToCitizen")?;
-        let reason = optional_text(change.reason.as_deref(), "reason")?;
         self.work_on(
             caller,
             reference,
             change.expected_version,
             |services, actor, record| {
+                let message =
+                    optional_text(change.message_to_citizen.as_deref(), "messageToCitizen")?;
+                let reason = optional_text(change.reason.as_deref(), "reason")?;
                 transition(record, change.status)?;
                 services.status_change(actor, record, change.status, message, reason)
             },
@@ -189,10 +190,14 @@ impl Services {
             ServiceError::invalid("category", "is not a category of the catalogue")
         })?;
         let now = Utc::now();
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         check_version(&record, expected_version)?;
-        if !policy::may_reroute(actor, record.facts()) {
+        if !policy::may_reroute(
+            actor,
+            record.facts(),
+            self.catalogue().triage_administration(),
+        ) {
             return Err(ServiceError::forbidden(
                 "only the owning administration or the contact centre may reroute",
             ));
@@ -311,7 +316,7 @@ impl Services {
         let reference = Reference::parse(reference)?;
         let body = required_text(Some(body), "body")?;
         let now = Utc::now();
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         if self.access(&Caller::Authenticated(actor.clone()), &record) != Access::Full {
             return Err(ServiceError::forbidden("you may not write in this request"));
@@ -342,8 +347,8 @@ impl Services {
         reason: Option<&str>,
         expected_version: Option<i32>,
     ) -> Result<RequestRecord, ServiceError> {
-        let reason = required_text(reason, "reason")?;
         self.work_on(caller, reference, expected_version, |_, _, record| {
+            let reason = required_text(reason, "reason")?;
             if record.priority == priority {
                 return Err(ServiceError::conflict(
                     "the request already has that priority",
@@ -372,7 +377,7 @@ impl Services {
     {
         let actor = actor(caller)?;
         let reference = Reference::parse(reference)?;
-        let tx = store::begin_write(self.db()).await?;
+        let (tx, _turn) = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         if !self.works_in(actor, &record.administration) {
             return Err(ServiceError::forbidden(

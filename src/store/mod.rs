@@ -40,9 +40,17 @@ impl StoreError {
 pub struct PoolSettings {
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// SQLite only: sync the WAL on every commit (`FULL`), or only at
+    /// checkpoints (`NORMAL`: survives a process crash, not a power loss).
+    pub sqlite_full_sync: bool,
 }
 
 pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, StoreError> {
+    let synchronous = if pool.sqlite_full_sync {
+        SqliteSynchronous::Full
+    } else {
+        SqliteSynchronous::Normal
+    };
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(pool.max_connections)
@@ -50,10 +58,10 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
         .sqlx_logging(false)
         // WAL lets readers run beside the writer; synchronous=FULL makes a
         // commit durable before we answer the resident (OSL 5 kap 1 §).
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(synchronous)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });

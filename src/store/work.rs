@@ -56,12 +56,17 @@ pub async fn update_versioned(
 }
 
 /// Statuses a queue shows, and the ones whose service levels run.
-pub const OPEN: [RequestStatus; 3] = [
+pub const OPEN: [RequestStatus; 4] = [
+    RequestStatus::Triage,
     RequestStatus::Queued,
     RequestStatus::InProgress,
     RequestStatus::WaitingForCitizen,
 ];
-const CLOCK_RUNNING: [RequestStatus; 2] = [RequestStatus::Queued, RequestStatus::InProgress];
+const CLOCK_RUNNING: [RequestStatus; 3] = [
+    RequestStatus::Triage,
+    RequestStatus::Queued,
+    RequestStatus::InProgress,
+];
 
 fn codes(statuses: &[RequestStatus]) -> Vec<&'static str> {
     statuses.iter().map(|s| s.code()).collect()
@@ -139,6 +144,7 @@ fn after_position(p: &QueuePosition) -> Condition {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueueCounts {
+    pub triage: u64,
     pub queued: u64,
     pub in_progress: u64,
     pub waiting_for_citizen: u64,
@@ -153,6 +159,7 @@ pub async fn queue_counts(
     let in_queue = || requests::Entity::find().filter(requests::Column::QueueCode.eq(queue));
     let with_status = |s: RequestStatus| in_queue().filter(requests::Column::Status.eq(s.code()));
     Ok(QueueCounts {
+        triage: with_status(RequestStatus::Triage).count(conn).await?,
         queued: with_status(RequestStatus::Queued).count(conn).await?,
         in_progress: with_status(RequestStatus::InProgress).count(conn).await?,
         waiting_for_citizen: with_status(RequestStatus::WaitingForCitizen)
