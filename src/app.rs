@@ -12,6 +12,7 @@ use crate::domain::calendar::WorkingCalendar;
 use crate::domain::classifier::{Classifier, KeywordClassifier};
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
+use crate::secrets::{self, SecretSpec};
 use crate::service::{self, CatalogueSource, Services, Settings};
 use crate::store::{self, PoolSettings, StoreError};
 
@@ -29,6 +30,8 @@ pub enum StartupError {
     },
     #[error("catalogue refused: {0}")]
     Catalogue(#[from] service::catalogue::CatalogueInstallError),
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
     #[error("authentication set-up: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
     #[error("database: {0}")]
@@ -71,7 +74,16 @@ impl App {
             classifier.learn(&correction.text, &correction.to_category);
         }
         let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
+        let (search_key, origin) = secrets::resolve(&SecretSpec {
+            what: "personal-number search key",
+            env_var: "ENVAGIN_SEARCH_KEY",
+            file_name: "search-key",
+            configured: config.search_key.as_deref(),
+            data_dir: &config.data_dir,
+        })?;
+        tracing::info!("personal-number search key {origin}");
         let settings = Settings {
+            search_key,
             triage_threshold: config.triage_threshold,
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };

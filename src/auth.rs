@@ -8,22 +8,19 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::domain::actor::{Actor, Role};
+use crate::secrets::{self, SecretError, SecretOrigin, SecretSpec};
 
-/// 256 bits: anything shorter makes HS256 guessable offline from one token.
-const MIN_SECRET_LEN: usize = 32;
 const SECRET_FILE_NAME: &str = "jwt-secret";
 const SECRET_ENV_VAR: &str = "ENVAGIN_JWT_SECRET";
 const JWKS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,26 +71,8 @@ pub enum AuthSetupError {
     AmbiguousKeys,
     #[error("the JWT {0} is empty; set it to the value the identity provider puts in tokens")]
     EmptySetting(&'static str),
-    #[error(
-        "the configured JWT secret is {len} bytes long; at least {MIN_SECRET_LEN} are required \
-         (generate one with `openssl rand -hex 32`)"
-    )]
-    SecretTooShort { len: usize },
-    #[error(
-        "the JWT secret in {path} is {len} bytes long; at least {MIN_SECRET_LEN} are required \
-         (delete the file to have a new one generated)"
-    )]
-    SecretFileTooShort { path: PathBuf, len: usize },
-    #[error("cannot read or write the JWT secret file {path}: {source}")]
-    SecretFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the data directory {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     #[error(
         "tokens are verified against a JWKS, so there is no local signing secret; \
          obtain tokens from the identity provider"
@@ -248,114 +227,14 @@ pub fn local_secret(settings: &AuthSettings) -> Result<Vec<u8>, AuthSetupError> 
     resolve_secret(settings).map(|(secret, _)| secret)
 }
 
-enum SecretOrigin {
-    Configured,
-    File(PathBuf),
-    Generated(PathBuf),
-}
-
-impl fmt::Display for SecretOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Configured => write!(f, "from the configuration ({SECRET_ENV_VAR})"),
-            Self::File(path) => write!(f, "read from {}", path.display()),
-            Self::Generated(path) => write!(f, "newly generated into {}", path.display()),
-        }
-    }
-}
-
 fn resolve_secret(settings: &AuthSettings) -> Result<(Vec<u8>, SecretOrigin), AuthSetupError> {
-    if let Some(secret) = &settings.jwt_secret {
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(AuthSetupError::SecretTooShort { len: secret.len() });
-        }
-        return Ok((secret.as_bytes().to_vec(), SecretOrigin::Configured));
-    }
-    let path = settings.data_dir.join(SECRET_FILE_NAME);
-    if let Some(secret) = read_secret_file(&path)? {
-        return Ok((secret, SecretOrigin::File(path)));
-    }
-    let secret = generate_secret_file(&settings.data_dir, &path)?;
-    Ok((secret, SecretOrigin::Generated(path)))
-}
-
-/// The file's text itself is the secret, not the bytes it hex-encodes, so
-/// that an operator can paste it into ENVAGIN_JWT_SECRET and keep tokens valid.
-fn read_secret_file(path: &Path) -> Result<Option<Vec<u8>>, AuthSetupError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(secret_file_error(path, source)),
-    };
-    warn_if_readable_by_others(path);
-    let secret = text.trim().as_bytes().to_vec();
-    if secret.len() < MIN_SECRET_LEN {
-        let path = path.to_path_buf();
-        return Err(AuthSetupError::SecretFileTooShort {
-            path,
-            len: secret.len(),
-        });
-    }
-    Ok(Some(secret))
-}
-
-fn generate_secret_file(data_dir: &Path, path: &Path) -> Result<Vec<u8>, AuthSetupError> {
-    std::fs::create_dir_all(data_dir).map_err(|source| AuthSetupError::DataDir {
-        path: data_dir.to_path_buf(),
-        source,
-    })?;
-    let mut bytes = [0u8; MIN_SECRET_LEN];
-    rand::rng().fill(&mut bytes[..]);
-    let text = hex::encode(bytes);
-    match write_private_file(path, text.as_bytes()) {
-        Ok(()) => {}
-        // Another process starting at the same moment won the race: share its secret.
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            return read_secret_file(path)?.ok_or_else(|| secret_file_error(path, error));
-        }
-        Err(source) => return Err(secret_file_error(path, source)),
-    }
-    tracing::warn!(
-        "generated a new JWT signing secret at {}; tokens signed with it stop working if that \
-         file is lost. To manage the secret yourself, set {SECRET_ENV_VAR} (at least \
-         {MIN_SECRET_LEN} bytes, e.g. `openssl rand -hex 32`)",
-        path.display()
-    );
-    Ok(text.into_bytes())
-}
-
-/// `create_new` so an existing secret is never overwritten; mode 0600 from
-/// the start so the secret is never readable by others, not even briefly.
-fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
-}
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path).map(|m| m.permissions().mode());
-    if mode.is_ok_and(|mode| mode & 0o077 != 0) {
-        tracing::warn!(
-            "the JWT secret file {} is accessible to other users; run `chmod 600` on it",
-            path.display()
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
-
-fn secret_file_error(path: &Path, source: std::io::Error) -> AuthSetupError {
-    AuthSetupError::SecretFile {
-        path: path.to_path_buf(),
-        source,
-    }
+    Ok(secrets::resolve(&SecretSpec {
+        what: "JWT signing secret",
+        env_var: SECRET_ENV_VAR,
+        file_name: SECRET_FILE_NAME,
+        configured: settings.jwt_secret.as_deref(),
+        data_dir: &settings.data_dir,
+    })?)
 }
 
 /// What every accepted token must satisfy besides its signature.
@@ -816,6 +695,7 @@ fn signing_algorithm(params: &AlgorithmParameters) -> Option<Algorithm> {
 mod tests {
     use std::collections::BTreeSet;
     use std::io::{Read, Write};
+    use std::path::Path;
 
     use jsonwebtoken::jwk::{CommonParameters, JwkSet};
     use serde_json::{Value, json};
@@ -1524,7 +1404,7 @@ DFMhoYvbCuRFiU56tbkbizwWgQY8xkBP9jQOzyHMom0QvCm0MzAnBjOy
 
         assert!(matches!(
             result,
-            Err(AuthSetupError::SecretTooShort { len: 9 })
+            Err(AuthSetupError::Secret(SecretError::TooShort { len: 9, .. }))
         ));
     }
 

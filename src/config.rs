@@ -50,6 +50,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_JWT_LEEWAY_SECS", default_value_t = 30)]
     pub jwt_leeway_secs: u64,
 
+    /// Key for the searchable digest of personal identity numbers (at least
+    /// 32 bytes; the same on every server). Unset: generated into the data
+    /// directory. Changing it makes stored numbers unfindable.
+    #[arg(long, env = "ENVAGIN_SEARCH_KEY", hide_env_values = true)]
+    pub search_key: Option<String>,
+
     /// Classifier confidence below which a request goes to triage (0–1).
     #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4, value_parser = parse_unit_interval)]
     pub triage_threshold: f64,

@@ -11,5 +11,6 @@ pub mod config;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod secrets;
 pub mod service;
 pub mod store;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_catalogue;
 mod m20261126_000002_requests;
+mod m20261126_000003_lookup;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_catalogue::Migration),
             Box::new(m20261126_000002_requests::Migration),
+            Box::new(m20261126_000003_lookup::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod personal_number;
 pub mod policy;
 pub mod reference;
 pub mod routing;
+pub mod search;
 pub mod status;
 pub mod submission;
 pub mod text;

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
+use sha2::{Digest, Sha256};
 
 use super::InvalidInput;
 
@@ -60,8 +61,27 @@ impl PersonalNumber {
 
     /// `19800101-****`: the form for lists, logs and notifications.
     pub fn masked(&self) -> String {
-        format!("{}-****", &self.digits[..8])
+        mask(&self.digits)
     }
+
+    /// A keyed digest of the number: what exact search looks up. Without
+    /// the key the digest cannot be reversed by trying all numbers, and it
+    /// has no order, so numbers cannot be listed by prefix or range.
+    pub fn search_digest(&self, key: &[u8]) -> String {
+        let len = u64::try_from(key.len()).unwrap_or(u64::MAX).to_be_bytes();
+        let digest = Sha256::new()
+            .chain_update(len)
+            .chain_update(key)
+            .chain_update(self.digits.as_bytes())
+            .finalize();
+        hex::encode(digest)
+    }
+}
+
+/// Masks a stored 12-digit number for lists: birth date only.
+pub fn mask(canonical: &str) -> String {
+    let date: String = canonical.chars().take(8).collect();
+    format!("{date}-****")
 }
 
 impl fmt::Debug for PersonalNumber {
@@ -150,6 +170,15 @@ mod tests {
         assert!(PersonalNumber::parse("19800230-1234", today()).is_err());
         assert!(PersonalNumber::parse("12345", today()).is_err());
         assert!(PersonalNumber::parse("1980O101-1234", today()).is_err());
+    }
+
+    #[test]
+    fn the_search_digest_depends_on_the_key_and_the_number() {
+        let a = PersonalNumber::parse("19121212-1212", today()).unwrap();
+        let b = PersonalNumber::parse("121212+1212", today()).unwrap();
+        assert_eq!(a.search_digest(b"k1"), b.search_digest(b"k1"));
+        assert_ne!(a.search_digest(b"k1"), a.search_digest(b"k2"));
+        assert!(!a.search_digest(b"k1").contains("1212"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod error;
 mod limits;
+mod lookup;
 mod types;
 mod work;
 
@@ -16,7 +17,12 @@ use types::{CatalogueView, CategorySuggestion, Request, SubmitRequestInput, Subm
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(CatalogueQuery, RequestQuery, work::WorkQuery);
+pub struct QueryRoot(
+    CatalogueQuery,
+    RequestQuery,
+    work::WorkQuery,
+    lookup::LookupQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(SubmitMutation, work::WorkMutation);

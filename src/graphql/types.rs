@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 use super::error::GqlResult;
 use super::services;
 use crate::domain::Language;
+use crate::domain::actor::Caller;
 use crate::domain::catalogue::{AdministrationDef, Catalogue, CategoryDef};
+use crate::domain::personal_number::mask;
 use crate::domain::policy::Access;
 use crate::domain::submission::{
     ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
 };
-use crate::service::{HistoryEntry, RequestRecord};
+use crate::service::{HistoryEntry, RequestRecord, Services};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(
@@ -170,6 +172,8 @@ pub enum GqlActorKind {
 pub struct Request {
     pub record: RequestRecord,
     pub access: Access,
+    /// Shown in a list: personal identity numbers are masked there.
+    pub listed: bool,
 }
 
 impl Request {
@@ -177,6 +181,27 @@ impl Request {
         Self {
             record,
             access: Access::Resident,
+            listed: false,
+        }
+    }
+
+    /// The request as `caller` may see it. A caller who just acted on a
+    /// request that has left their reach (rerouted away) still sees what
+    /// they did, at status level.
+    pub fn for_caller(
+        services: &Services,
+        caller: &Caller,
+        record: RequestRecord,
+        listed: bool,
+    ) -> Self {
+        let access = match services.access(caller, &record) {
+            Access::None => Access::StatusOnly,
+            access => access,
+        };
+        Self {
+            record,
+            access,
+            listed,
         }
     }
 
@@ -347,12 +372,17 @@ impl Request {
         self.full_only(|r| r.protected_identity)
     }
 
+    /// Personal identity numbers are masked (`19800101-****`) in lists.
     async fn contact(&self) -> Option<Contact> {
+        let listed = self.listed;
         self.full_only(|r| Contact {
             name: r.contact_name.clone(),
             email: r.contact_email.clone(),
             phone: r.contact_phone.clone(),
-            personal_number: r.personal_number.clone(),
+            personal_number: r
+                .personal_number
+                .as_deref()
+                .map(|p| if listed { mask(p) } else { p.to_owned() }),
         })
     }
 
@@ -637,5 +667,59 @@ impl CategorySuggestion {
             .catalogue()
             .category(&self.category)
             .map(|c| c.name.get(language).to_owned()))
+    }
+}
+
+/// A page of requests, newest first.
+#[derive(SimpleObject)]
+pub struct RequestConnection {
+    pub edges: Vec<RequestEdge>,
+    pub nodes: Vec<Request>,
+    pub page_info: PageInfo,
+}
+
+#[derive(SimpleObject)]
+pub struct RequestEdge {
+    pub cursor: String,
+    pub node: Request,
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+impl Request {
+    fn listed_copy(&self) -> Self {
+        Self {
+            record: self.record.clone(),
+            access: self.access,
+            listed: true,
+        }
+    }
+}
+
+/// Edges and nodes of one page; `view` decides what each caller sees.
+pub fn connection(
+    items: Vec<(String, RequestRecord)>,
+    has_next_page: bool,
+    view: impl Fn(RequestRecord) -> Request,
+) -> RequestConnection {
+    let end_cursor = items.last().map(|(cursor, _)| cursor.clone());
+    let edges: Vec<RequestEdge> = items
+        .into_iter()
+        .map(|(cursor, record)| RequestEdge {
+            cursor,
+            node: view(record),
+        })
+        .collect();
+    RequestConnection {
+        nodes: edges.iter().map(|e| e.node.listed_copy()).collect(),
+        edges,
+        page_info: PageInfo {
+            has_next_page,
+            end_cursor,
+        },
     }
 }

@@ -3,9 +3,8 @@
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::error::GqlResult;
-use super::types::{GqlPriority, GqlRequestStatus, Request};
+use super::types::{GqlPriority, GqlRequestStatus, PageInfo, Request, RequestEdge, connection};
 use super::{caller, services};
-use crate::domain::policy::Access;
 use crate::service::{QueueQuery, RequestRecord, Services, StatusChange};
 
 #[derive(Default)]
@@ -36,27 +35,9 @@ pub struct QueueCounts {
     pub overdue: u64,
 }
 
-#[derive(SimpleObject)]
-pub struct RequestEdge {
-    pub cursor: String,
-    pub node: Request,
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub end_cursor: Option<String>,
-}
-
-/// The request as `caller` may see it after acting on it.
+/// The request as the caller may see it after acting on it.
 fn seen_by(services: &Services, ctx: &Context<'_>, record: RequestRecord) -> Request {
-    let access = match services.access(caller(ctx), &record) {
-        // The caller just acted on it; it may have left their reach (a
-        // reroute away): they still see what they did, at status level.
-        Access::None => Access::StatusOnly,
-        access => access,
-    };
-    Request { record, access }
+    Request::for_caller(services, caller(ctx), record, false)
 }
 
 #[Object]
@@ -91,22 +72,9 @@ impl WorkQuery {
             )
             .await
             .gql()?;
-        let end_cursor = page.requests.last().map(|(cursor, _)| cursor.clone());
-        let edges: Vec<RequestEdge> = page
-            .requests
-            .into_iter()
-            .map(|(cursor, record)| RequestEdge {
-                cursor,
-                node: seen_by(services, ctx, record),
-            })
-            .collect();
-        let nodes = edges
-            .iter()
-            .map(|e| Request {
-                record: e.node.record.clone(),
-                access: e.node.access,
-            })
-            .collect();
+        let list = connection(page.requests, page.has_next_page, |record| {
+            Request::for_caller(services, caller(ctx), record, true)
+        });
         Ok(WorkQueue {
             code: page.code,
             administration: page.administration,
@@ -117,12 +85,9 @@ impl WorkQuery {
                 waiting_for_citizen: page.counts.waiting_for_citizen,
                 overdue: page.counts.overdue,
             },
-            edges,
-            nodes,
-            page_info: PageInfo {
-                has_next_page: page.has_next_page,
-                end_cursor,
-            },
+            edges: list.edges,
+            nodes: list.nodes,
+            page_info: list.page_info,
         })
     }
 

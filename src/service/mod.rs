@@ -9,6 +9,7 @@
 pub mod catalogue;
 mod lookup;
 mod queue;
+mod search;
 mod submit;
 mod work;
 
@@ -21,6 +22,7 @@ use tokio::sync::OwnedMutexGuard;
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use lookup::HistoryEntry;
 pub use queue::{QueuePage, QueueQuery};
+pub use search::{RequestPage, SearchFilter};
 pub use submit::SubmitOutcome;
 pub use work::StatusChange;
 
@@ -100,6 +102,8 @@ fn summarise(errors: &[InvalidInput]) -> String {
 pub struct Settings {
     pub triage_threshold: f64,
     pub idempotency_ttl: chrono::Duration,
+    /// Key of the searchable personal-number digest.
+    pub search_key: Vec<u8>,
 }
 
 /// Everything a use case needs; cheap to clone into every request.

@@ -13,6 +13,7 @@ use crate::domain::classifier::ClassifyRequest;
 use crate::domain::history::{ActorKind, EventKind};
 use crate::domain::reference::Reference;
 use crate::domain::routing::{Route, emergency_advice, route};
+use crate::domain::search;
 use crate::domain::status::RequestStatus;
 use crate::domain::submission::{Submission, SubmissionInput};
 use crate::domain::tracking::TrackingCode;
@@ -120,6 +121,11 @@ impl Services {
         let mut row = new_row(submission, route, &tracking_code, now);
         row.registered_by = Set(submitter.registered_by.clone());
         row.citizen_sub = Set(submitter.citizen_sub.clone());
+        row.personal_number_digest = Set(submission
+            .contact
+            .personal_number
+            .as_ref()
+            .map(|p| p.search_digest(&self.inner.settings.search_key)));
         row.ack_due_at = Set(self.inner.calendar.due_at(now, ack_days));
         row.resolve_due_at = Set(self.inner.calendar.due_at(now, resolve_days));
         let (tx, _turn) = self.begin_write().await?;
@@ -127,6 +133,7 @@ impl Services {
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
         let model = store::requests::insert(&tx, row).await?;
         store::requests::append_events(&tx, model.id, first_events(route, submitter, now)).await?;
+        store::requests::index_terms(&tx, model.id, search::terms(&submission.description)).await?;
         if let Some(claim) = claim {
             let record = idempotency_keys::Model {
                 key_hash: claim.key_hash.clone(),

@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod entities;
 pub mod requests;
+pub mod search;
 pub mod work;
 
 use std::time::Duration;

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 
 use super::StoreError;
-use super::entities::{idempotency_keys, request_events, requests};
+use super::entities::{idempotency_keys, request_events, request_search_terms, requests};
 
 /// The next reference sequence number, unique across all replicas.
 pub async fn next_sequence(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
@@ -135,5 +135,27 @@ pub async fn insert_idempotency(
         .exec_without_returning(conn)
         .await
         .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// Indexes the analysed words of a request's description for search.
+pub async fn index_terms(
+    conn: &impl ConnectionTrait,
+    request_id: i64,
+    terms: impl IntoIterator<Item = String>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = terms
+        .into_iter()
+        .map(|term| request_search_terms::ActiveModel {
+            term: Set(term),
+            request_id: Set(request_id),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    request_search_terms::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table. Only the store uses them.
 
+pub mod access_log;
 pub mod administrations;
 pub mod catalogue_documents;
 pub mod categories;
@@ -7,4 +8,5 @@ pub mod classifier_corrections;
 pub mod idempotency_keys;
 pub mod queues;
 pub mod request_events;
+pub mod request_search_terms;
 pub mod requests;
