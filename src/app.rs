@@ -1,7 +1,10 @@
 //! Start-up: connect and migrate the database, install the catalogue, wire
 //! the use cases to the transports, and serve until told to stop.
 
+use std::net::SocketAddr;
 use std::time::Duration;
+
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -85,6 +88,8 @@ impl App {
         let settings = Settings {
             search_key,
             triage_threshold: config.triage_threshold,
+            lookup_failures: config.lookup_failures,
+            lookup_window: Duration::from_secs(config.lookup_window_secs),
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
         let services = Services::new(db, catalogue, classifier, calendar, settings);
@@ -101,11 +106,21 @@ impl App {
             services: services.clone(),
             auth,
             max_batch: config.graphql_max_batch,
+            trust_forwarded_for: config.trust_forwarded_for,
         };
         Ok(Self {
             router: http::router(state, config.max_body_bytes),
             services,
         })
+    }
+}
+
+impl App {
+    /// The service to serve: the router with each connection's peer
+    /// address (rate limits are per client address).
+    pub fn into_make_service(self) -> IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+        self.router
+            .into_make_service_with_connect_info::<SocketAddr>()
     }
 }
 
@@ -122,7 +137,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "En väg in listening on http://{} (GraphiQL at /graphql)",
         listener.local_addr().map_err(StartupError::Serve)?
     );
-    axum::serve(listener, app.router)
+    axum::serve(listener, app.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;

@@ -65,6 +65,20 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_EXTRA_NON_WORKING_DAYS", default_value = "", value_parser = parse_days)]
     pub extra_non_working_days: ExtraDays,
 
+    /// Failed look-ups (reference + tracking code) one client address may
+    /// make per window before it gets RATE_LIMITED.
+    #[arg(long, env = "ENVAGIN_LOOKUP_MAX_FAILURES", default_value_t = 10)]
+    pub lookup_failures: usize,
+
+    /// The window of `ENVAGIN_LOOKUP_MAX_FAILURES`, in seconds.
+    #[arg(long, env = "ENVAGIN_LOOKUP_WINDOW_SECS", default_value_t = 600)]
+    pub lookup_window_secs: u64,
+
+    /// Take the client address from the last `X-Forwarded-For` entry (set
+    /// by your reverse proxy) instead of the TCP peer.
+    #[arg(long, env = "ENVAGIN_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// How long a submission's idempotency key is remembered, in hours.
     #[arg(long, env = "ENVAGIN_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,

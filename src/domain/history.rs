@@ -27,10 +27,12 @@ pub enum EventKind {
     MarkedDuplicate,
     /// A handler changed its priority.
     PriorityChanged,
+    /// A handler marked or unmarked the resident's protected identity.
+    ProtectionChanged,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 12] = [
+    const ALL: [EventKind; 13] = [
         Self::Submitted,
         Self::Routed,
         Self::Triaged,
@@ -43,6 +45,7 @@ impl EventKind {
         Self::CitizenReply,
         Self::MarkedDuplicate,
         Self::PriorityChanged,
+        Self::ProtectionChanged,
     ];
 
     pub fn code(self) -> &'static str {
@@ -59,6 +62,7 @@ impl EventKind {
             Self::CitizenReply => "CITIZEN_REPLY",
             Self::MarkedDuplicate => "MARKED_DUPLICATE",
             Self::PriorityChanged => "PRIORITY_CHANGED",
+            Self::ProtectionChanged => "PROTECTION_CHANGED",
         }
     }
 

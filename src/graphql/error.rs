@@ -36,6 +36,9 @@ pub fn to_gql(err: ServiceError) -> async_graphql::Error {
         ),
         ServiceError::Forbidden(message) => coded(&message, "FORBIDDEN"),
         ServiceError::NotFound => coded("not found", "NOT_FOUND"),
+        ServiceError::RateLimited => {
+            coded("too many failed attempts: try again later", "RATE_LIMITED")
+        }
         ServiceError::Conflict { message, field } => async_graphql::Error::new(message)
             .extend_with(|_, ext| {
                 ext.set("code", "CONFLICT");

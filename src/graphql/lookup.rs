@@ -1,6 +1,6 @@
 //! Finding requests: the contact centre's search and a resident's own list.
 
-use async_graphql::{Context, InputObject, Object};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::error::GqlResult;
@@ -52,6 +52,16 @@ impl From<SearchFilterInput> for SearchFilter {
 #[derive(Default)]
 pub struct LookupQuery;
 
+/// One staff read of a request's personal data.
+#[derive(SimpleObject)]
+pub struct AccessLogEntry {
+    pub actor_sub: String,
+    pub actor_name: Option<String>,
+    /// The personal-data fields that were read.
+    pub fields: Vec<String>,
+    pub at: DateTime<Utc>,
+}
+
 #[Object]
 impl LookupQuery {
     /// The contact centre's lookup (handlers: within their administrations),
@@ -77,6 +87,28 @@ impl LookupQuery {
         Ok(connection(page.items, page.has_next_page, |record| {
             Request::for_caller(services, caller(ctx), record, true)
         }))
+    }
+
+    /// Who read this request's personal data, oldest first: for handlers of
+    /// its administration and for the `admin` role.
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        reference: String,
+    ) -> async_graphql::Result<Vec<AccessLogEntry>> {
+        let entries = services(ctx)?
+            .access_log(caller(ctx), &reference)
+            .await
+            .gql()?;
+        Ok(entries
+            .into_iter()
+            .map(|e| AccessLogEntry {
+                actor_sub: e.actor_sub,
+                actor_name: e.actor_name,
+                fields: e.fields,
+                at: e.at,
+            })
+            .collect())
     }
 
     /// A logged-in resident's own requests, newest first.

@@ -74,6 +74,15 @@ fn services<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Services> {
 
 static ANONYMOUS: Caller = Caller::Anonymous;
 
+/// The client's network address, set per HTTP request.
+#[derive(Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+fn client_addr(ctx: &Context<'_>) -> std::net::IpAddr {
+    ctx.data_opt::<ClientAddr>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0)
+}
+
 /// Who is calling: set per HTTP request from the bearer token.
 fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&ANONYMOUS)
@@ -131,7 +140,7 @@ impl RequestQuery {
         tracking_code: String,
     ) -> async_graphql::Result<Request> {
         let record = services(ctx)?
-            .request_for_resident(&reference, &tracking_code)
+            .request_for_resident(client_addr(ctx), &reference, &tracking_code)
             .await
             .gql()?;
         Ok(Request::resident(record))

@@ -1,6 +1,8 @@
 //! GraphQL object, input and enum types. Enums mirror the domain's through
 //! `remote`, so the domain stays free of transport code.
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
@@ -14,7 +16,7 @@ use crate::domain::policy::Access;
 use crate::domain::submission::{
     ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
 };
-use crate::service::{HistoryEntry, RequestRecord, Services};
+use crate::service::{AccessRecorder, HistoryEntry, RequestRecord, Services};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(
@@ -68,6 +70,7 @@ pub enum GqlEventKind {
     CitizenReply,
     MarkedDuplicate,
     PriorityChanged,
+    ProtectionChanged,
 }
 
 /// Where the problem is. All fields optional; coordinates come in pairs.
@@ -216,6 +219,18 @@ impl Request {
     fn full_only<T>(&self, value: impl FnOnce(&RequestRecord) -> T) -> Option<T> {
         self.full().then(|| value(&self.record))
     }
+
+    /// Whether the caller may read this personal-data field; if so the read
+    /// goes to the access log.
+    fn personal_data(&self, ctx: &Context<'_>, field: &'static str) -> bool {
+        if !self.full() {
+            return false;
+        }
+        if let Some(recorder) = ctx.data_opt::<Arc<AccessRecorder>>() {
+            recorder.note(self.record.id, field);
+        }
+        true
+    }
 }
 
 #[derive(SimpleObject)]
@@ -345,9 +360,10 @@ impl Request {
         self.record.is_overdue(Utc::now())
     }
 
-    /// The resident's own words. Full access only.
-    async fn description(&self) -> Option<&str> {
-        self.full().then_some(self.record.description.as_str())
+    /// The resident's own words. Full access only; the read is logged.
+    async fn description(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.personal_data(ctx, "description")
+            .then_some(self.record.description.as_str())
     }
 
     async fn queue(&self) -> Option<&str> {
@@ -373,7 +389,9 @@ impl Request {
     }
 
     /// Personal identity numbers are masked (`19800101-****`) in lists.
-    async fn contact(&self) -> Option<Contact> {
+    /// Full access only; the read is logged.
+    async fn contact(&self, ctx: &Context<'_>) -> Option<Contact> {
+        self.personal_data(ctx, "contact");
         let listed = self.listed;
         self.full_only(|r| Contact {
             name: r.contact_name.clone(),
@@ -386,7 +404,9 @@ impl Request {
         })
     }
 
-    async fn location(&self) -> Option<Location> {
+    /// Full access only; the read is logged.
+    async fn location(&self, ctx: &Context<'_>) -> Option<Location> {
+        self.personal_data(ctx, "location");
         self.full_only(|r| Location {
             latitude: r.location_latitude,
             longitude: r.location_longitude,

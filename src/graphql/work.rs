@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject};
 
 use super::error::GqlResult;
 use super::types::{GqlPriority, GqlRequestStatus, PageInfo, Request, RequestEdge, connection};
-use super::{caller, services};
+use super::{caller, client_addr, services};
 use crate::service::{QueueQuery, RequestRecord, Services, StatusChange};
 
 #[derive(Default)]
@@ -230,7 +230,7 @@ impl WorkMutation {
         body: String,
     ) -> async_graphql::Result<Request> {
         let record = services(ctx)?
-            .reply_as_citizen(&reference, &tracking_code, &body)
+            .reply_as_citizen(client_addr(ctx), &reference, &tracking_code, &body)
             .await
             .gql()?;
         Ok(Request::resident(record))
@@ -247,6 +247,30 @@ impl WorkMutation {
         let services = services(ctx)?;
         let record = services
             .mark_duplicate(caller(ctx), &reference, &of, expected_version)
+            .await
+            .gql()?;
+        Ok(seen_by(services, ctx, record))
+    }
+
+    /// Marks (or unmarks) the resident's protected identity (skyddade
+    /// personuppgifter), with a reason. Owning administration's handlers.
+    async fn set_protected_identity(
+        &self,
+        ctx: &Context<'_>,
+        reference: String,
+        protected: bool,
+        reason: Option<String>,
+        expected_version: Option<i32>,
+    ) -> async_graphql::Result<Request> {
+        let services = services(ctx)?;
+        let record = services
+            .set_protected_identity(
+                caller(ctx),
+                &reference,
+                protected,
+                reason.as_deref(),
+                expected_version,
+            )
             .await
             .gql()?;
         Ok(seen_by(services, ctx, record))

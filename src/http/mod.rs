@@ -3,11 +3,14 @@
 //! size, panics turned into a plain 500).
 
 use std::any::Any;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -19,9 +22,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;
-use crate::graphql::AppSchema;
 use crate::graphql::error::{BAD_USER_INPUT, ensure_codes};
-use crate::service::Services;
+use crate::graphql::{AppSchema, ClientAddr};
+use crate::service::{AccessRecorder, Services};
 
 #[derive(Clone)]
 pub struct HttpState {
@@ -29,6 +32,35 @@ pub struct HttpState {
     pub services: Services,
     pub auth: Authenticator,
     pub max_batch: usize,
+    pub trust_forwarded_for: bool,
+}
+
+/// The client's address: the TCP peer, or behind a trusted reverse proxy
+/// the last `X-Forwarded-For` entry (the one that proxy added).
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<HttpState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        let forwarded = state
+            .trust_forwarded_for
+            .then(|| parts.headers.get("x-forwarded-for"))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Self(
+            forwarded.or(peer).unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        ))
+    }
 }
 
 pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
@@ -44,6 +76,7 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
 
 async fn graphql(
     State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
@@ -51,7 +84,12 @@ async fn graphql(
         Ok(caller) => caller,
         Err(response) => return *response,
     };
-    let batch = request.into_inner().data(caller);
+    let recorder = Arc::new(AccessRecorder::default());
+    let batch = request
+        .into_inner()
+        .data(caller.clone())
+        .data(recorder.clone())
+        .data(ClientAddr(client));
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > state.max_batch
     {
@@ -61,6 +99,11 @@ async fn graphql(
         );
     }
     let mut response = state.schema.execute_batch(batch).await;
+    // Personal data read in this call is on the record before it leaves.
+    if let Err(e) = state.services.record_access(&caller, &recorder).await {
+        tracing::error!(error = %e, "cannot write the personal-data access log; answer withheld");
+        return internal_error();
+    }
     match &mut response {
         BatchResponse::Single(r) => ensure_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
@@ -164,6 +207,10 @@ fn client_error(status: StatusCode, message: &str) -> Response {
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
+    internal_error()
+}
+
+fn internal_error() -> Response {
     let body = json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] });
     (
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,6 +4,8 @@
 //! references cannot be enumerated; only a reference whose check digit is
 //! wrong is refused as bad input, without a lookup.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 
@@ -43,14 +45,35 @@ pub struct EventActor {
 impl Services {
     pub async fn request_for_resident(
         &self,
+        client: IpAddr,
         reference: &str,
         tracking_code: &str,
     ) -> Result<RequestRecord, ServiceError> {
-        let model = self.resident_model(reference, tracking_code).await?;
+        let model = self
+            .resident_model(client, reference, tracking_code)
+            .await?;
         Ok(RequestRecord::try_from(model)?)
     }
 
+    /// The request behind a reference + tracking code pair. A client with
+    /// too many failed pairs is refused for a while, right or wrong.
     async fn resident_model(
+        &self,
+        client: IpAddr,
+        reference: &str,
+        tracking_code: &str,
+    ) -> Result<requests::Model, ServiceError> {
+        if self.inner.lookup_limiter.is_blocked(client) {
+            return Err(ServiceError::RateLimited);
+        }
+        let found = self.find_by_pair(reference, tracking_code).await;
+        if matches!(found, Err(ServiceError::NotFound)) {
+            self.inner.lookup_limiter.record_failure(client);
+        }
+        found
+    }
+
+    async fn find_by_pair(
         &self,
         reference: &str,
         tracking_code: &str,
@@ -113,6 +136,7 @@ impl Services {
     /// goes back to its handler (reopen); a closed one takes no more.
     pub async fn reply_as_citizen(
         &self,
+        client: IpAddr,
         reference: &str,
         tracking_code: &str,
         body: &str,
@@ -124,7 +148,9 @@ impl Services {
                 &format!("must be 1 to {MAX_REPLY_CHARS} characters"),
             ));
         }
-        let model = self.resident_model(reference, tracking_code).await?;
+        let model = self
+            .resident_model(client, reference, tracking_code)
+            .await?;
         let now = Utc::now();
         let (tx, _turn) = self.begin_write().await?;
         // Re-read inside the write transaction: the status decides the move.

@@ -6,9 +6,11 @@
 //! layer's `ServiceError` is what transports map to an API error code, in
 //! one place each (see `graphql::error`).
 
+mod access_log;
 pub mod catalogue;
 mod lookup;
 mod queue;
+mod rate_limit;
 mod search;
 mod submit;
 mod work;
@@ -19,6 +21,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 use tokio::sync::OwnedMutexGuard;
 
+pub use access_log::{AccessLogEntry, AccessRecorder};
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use lookup::HistoryEntry;
 pub use queue::{QueuePage, QueueQuery};
@@ -46,6 +49,8 @@ pub enum ServiceError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    #[error("too many failed attempts: try again later")]
+    RateLimited,
     #[error("{message}")]
     Conflict {
         message: String,
@@ -104,6 +109,9 @@ pub struct Settings {
     pub idempotency_ttl: chrono::Duration,
     /// Key of the searchable personal-number digest.
     pub search_key: Vec<u8>,
+    /// Failed resident look-ups allowed per client address and window.
+    pub lookup_failures: usize,
+    pub lookup_window: std::time::Duration,
 }
 
 /// Everything a use case needs; cheap to clone into every request.
@@ -122,6 +130,7 @@ struct Inner {
     catalogue: Catalogue,
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
+    lookup_limiter: rate_limit::FailureLimiter,
     settings: Settings,
 }
 
@@ -141,6 +150,10 @@ impl Services {
                 catalogue,
                 classifier,
                 calendar,
+                lookup_limiter: rate_limit::FailureLimiter::new(
+                    settings.lookup_failures,
+                    settings.lookup_window,
+                ),
                 settings,
             }),
         }

@@ -364,6 +364,36 @@ impl Services {
         .await
     }
 
+    /// Skyddade personuppgifter: from now on the request shows and sends no
+    /// personal data to anyone but the owning administration's handlers.
+    pub async fn set_protected_identity(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        protected: bool,
+        reason: Option<&str>,
+        expected_version: Option<i32>,
+    ) -> Result<RequestRecord, ServiceError> {
+        self.work_on(caller, reference, expected_version, |_, actor, record| {
+            let reason = required_text(reason, "reason")?;
+            if !actor.handles(&record.administration) {
+                return Err(ServiceError::forbidden(
+                    "only the owning administration's handlers decide this",
+                ));
+            }
+            if record.protected_identity == protected {
+                return Err(ServiceError::conflict("the request is already marked so"));
+            }
+            let mut change = Change::new(EventKind::ProtectionChanged, None);
+            change.public = false;
+            change.note = Some(reason);
+            change.detail = Some(json!({ "protectedIdentity": protected }));
+            change.updates.protected_identity = Set(protected);
+            Ok(change)
+        })
+        .await
+    }
+
     /// The shared shape of the staff use cases on one request.
     async fn work_on<F>(
         &self,

@@ -2,6 +2,7 @@
 //! SQLite (embedded default) and PostgreSQL alike. Functions take any
 //! connection or transaction; the service layer owns transaction boundaries.
 
+pub mod access_log;
 pub mod catalogue;
 pub mod entities;
 pub mod requests;

@@ -7,6 +7,7 @@ mod limits;
 mod lookup;
 mod restart;
 mod schema;
+mod search;
 mod submit;
 mod support;
 mod work;
