@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::calendar::WorkingCalendar;
-use crate::domain::classifier::{Classifier, KeywordClassifier};
+use crate::domain::classifier::{BayesClassifier, Classifier};
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::secrets::{self, SecretSpec};
@@ -72,7 +72,7 @@ impl App {
         store::migrate(&db).await?;
         tracing::info!(database = %redact(&url), "database ready and migrated");
         let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
-        let classifier = Box::new(KeywordClassifier::new(&catalogue));
+        let classifier = Box::new(BayesClassifier::new(&catalogue));
         for correction in store::work::all_corrections(&db).await? {
             classifier.learn(&correction.text, &correction.to_category);
         }

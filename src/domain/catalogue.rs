@@ -118,7 +118,16 @@ pub struct CategoryDef {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct EmergencyRules {
+    /// Words and phrases that describe immediate danger.
     pub words: LocalizedList,
+    /// Phrases that use a danger word harmlessly ("brandövning", "fire
+    /// drill"): a danger word inside such a phrase does not count.
+    #[serde(default)]
+    pub harmless: LocalizedList,
+    /// Phrases that move a sentence out of the present ("förra året",
+    /// "last year", "testades"): danger words in that sentence do not count.
+    #[serde(default)]
+    pub not_now: LocalizedList,
     pub advice: Localized,
 }
 

@@ -3,10 +3,12 @@
 //! and nothing here knows about HTTP, GraphQL or the database.
 
 pub mod actor;
+pub mod analysis;
 pub mod calendar;
 pub mod catalogue;
 pub mod classifier;
 pub mod contact;
+pub mod eval;
 pub mod history;
 pub mod personal_number;
 pub mod policy;

@@ -3,10 +3,12 @@
 //! authority, and whether the resident must be told to call 112.
 
 use super::Language;
-use super::catalogue::{Catalogue, Priority};
+use std::ops::Range;
+
+use super::catalogue::{Catalogue, EmergencyRules, LocalizedList, Priority};
 use super::classifier::Classification;
 use super::status::RequestStatus;
-use super::text::{Words, fold};
+use super::text::tokens;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -85,13 +87,75 @@ pub fn route(
 /// The 112 advice, in the resident's language, when the text describes
 /// immediate danger.
 pub fn emergency_advice(catalogue: &Catalogue, text: &str, language: Language) -> Option<String> {
-    let words = Words::of(text);
-    catalogue
-        .emergency()
-        .words
-        .all()
-        .any(|w| words.contains(&fold(w)))
-        .then(|| catalogue.emergency().advice.get(language).to_owned())
+    let rules = catalogue.emergency();
+    describes_danger(rules, text).then(|| rules.advice.get(language).to_owned())
+}
+
+fn describes_danger(rules: &EmergencyRules, text: &str) -> bool {
+    text.split(['.', '!', '?', ';', ',', '\n'])
+        .map(tokens)
+        .any(|clause| clause_in_danger(rules, &clause))
+}
+
+/// Danger is judged per clause, so that "brandövning förra veckan, nu
+/// brinner det i förrådet" still alarms while "I was injured last year"
+/// does not.
+fn clause_in_danger(rules: &EmergencyRules, clause: &[String]) -> bool {
+    if !phrase_spans(&rules.not_now, clause).is_empty() {
+        return false;
+    }
+    let harmless = phrase_spans(&rules.harmless, clause);
+    phrase_spans(&rules.words, clause)
+        .iter()
+        .any(|span| !harmless.iter().any(|h| overlaps(h, span)))
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Where any phrase of the list occurs in the clause, as token ranges.
+fn phrase_spans(list: &LocalizedList, clause: &[String]) -> Vec<Range<usize>> {
+    let swedish = list.sv.iter().map(|p| (p, true));
+    swedish
+        .chain(list.en.iter().map(|p| (p, false)))
+        .flat_map(|(phrase, swedish)| spans_of(&tokens(phrase), clause, swedish))
+        .collect()
+}
+
+fn spans_of(phrase: &[String], clause: &[String], swedish: bool) -> Vec<Range<usize>> {
+    if phrase.is_empty() || phrase.len() > clause.len() {
+        return Vec::new();
+    }
+    (0..=clause.len() - phrase.len())
+        .filter(|&start| {
+            phrase.iter().enumerate().all(|(i, word)| {
+                let token = &clause[start + i];
+                token == word || (swedish && swedish_form_of(token, word, i == 0))
+            })
+        })
+        .map(|start| start..start + phrase.len())
+        .collect()
+}
+
+/// Swedish inflection endings a listed word may carry ("branden", "knivar").
+const SWEDISH_ENDINGS: &[&str] = &[
+    "", "a", "e", "n", "s", "t", "en", "et", "er", "ar", "or", "na", "an", "de", "te", "ade",
+    "ens", "ets", "arna", "erna", "orna", "ande",
+];
+/// Shorter words are too ambiguous to be recognised inside compounds.
+const MIN_COMPOUND_TAIL: usize = 5;
+
+/// An inflected form of `word`, or (for the first word of a phrase and a
+/// long enough word) the tail of a compound: "husbranden" is a "brand",
+/// "brandövningen" is not, because Swedish compounds end in their head.
+fn swedish_form_of(token: &str, word: &str, may_compound: bool) -> bool {
+    token.match_indices(word).any(|(at, _)| {
+        let ending = &token[at + word.len()..];
+        let compound = at > 0;
+        SWEDISH_ENDINGS.contains(&ending)
+            && (!compound || (may_compound && word.chars().count() >= MIN_COMPOUND_TAIL))
+    })
 }
 
 #[cfg(test)]
@@ -175,5 +239,53 @@ mod tests {
         assert_eq!(r.status, RequestStatus::Queued);
         assert_eq!(r.priority, Priority::Urgent);
         assert!(r.emergency_advice.unwrap().contains("112"));
+    }
+
+    fn alarms(text: &str) -> bool {
+        let c = Catalogue::sample().unwrap();
+        emergency_advice(&c, text, Language::Sv).is_some()
+    }
+
+    #[test]
+    fn immediate_danger_in_swedish_or_english_gives_the_112_advice() {
+        for text in [
+            "Det brinner i soprummet och det kommer rök ur fönstret",
+            "villabranden på Ekvägen sprider sig",
+            "En man ligger medvetslös på trottoaren",
+            "Grannen hotar mig med kniv",
+            "Det luktar gas i hela trapphuset",
+            "Ett barn är i fara just nu vid ån",
+            "Vattenledningen har brustit och gatan svämmar över",
+            "There is smoke pouring out of the school",
+            "someone is seriously injured after a fall",
+            "my neighbour is threatening me with a knife",
+            "strong smell of gas in the stairwell",
+            "a water main burst and is flooding the street",
+        ] {
+            assert!(alarms(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn harmless_or_past_mentions_of_danger_do_not_alarm() {
+        for text in [
+            "The fire drill at the school was noisy",
+            "Brandövningen på skolan var högljudd",
+            "Brandlarmet testades i morse och tjöt länge",
+            "I was injured last year on the broken pavement",
+            "Får man ha gasolgrill på balkongen?",
+            "Brandvarnaren i förrådet piper, batteriet är slut",
+            "Det är fuktskadad vägg i badrummet",
+            "Gatlampan är trasig",
+        ] {
+            assert!(!alarms(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn danger_after_a_harmless_clause_still_alarms() {
+        assert!(alarms(
+            "Vi hade brandövning förra veckan. Nu brinner det på riktigt i källaren!"
+        ));
     }
 }

@@ -3,6 +3,7 @@
 mod auth;
 mod catalogue;
 mod claims;
+mod classifier;
 mod limits;
 mod lookup;
 mod restart;

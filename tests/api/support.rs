@@ -65,6 +65,16 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let dir = TempDir::new().expect("temp dir");
     let database_url = fresh_database(&dir).await;
+    start(database_url, dir, adjust).await
+}
+
+/// A second server on the database of `other`, as after a restart.
+pub async fn spawn_app_sharing_database(other: &TestApp) -> TestApp {
+    let dir = TempDir::new().expect("temp dir");
+    start(other.database_url.clone(), dir, |_| {}).await
+}
+
+async fn start(database_url: String, dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(&database_url, &dir);
     adjust(&mut config);
     let app = App::build(&config).await.expect("application starts");
