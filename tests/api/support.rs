@@ -23,6 +23,9 @@ pub struct TestApp {
 /// The HS256 secret every test server trusts.
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
+/// The personal-number search key of every test server.
+pub const TEST_SEARCH_KEY: &str = "test-search-key-test-search-key-0123456789";
+
 /// A fresh database URL: SQLite in `dir`, or a new PostgreSQL database.
 pub async fn fresh_database(dir: &TempDir) -> String {
     match std::env::var("ENVAGIN_TEST_DATABASE_URL") {
@@ -54,6 +57,7 @@ pub fn test_config(database_url: &str, dir: &TempDir) -> Config {
     config.data_dir = dir.path().to_owned();
     config.catalogue = None;
     config.jwt_secret = Some(TEST_JWT_SECRET.to_owned());
+    config.search_key = Some(TEST_SEARCH_KEY.to_owned());
     config.jwks_url = None;
     config
 }
