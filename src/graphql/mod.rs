@@ -4,17 +4,20 @@
 pub mod error;
 mod limits;
 mod lookup;
+mod subscription;
 mod types;
 mod work;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Object, Schema};
+use async_graphql::{Context, MergedObject, Object, Schema};
 
 use crate::domain::actor::Caller;
 use crate::service::Services;
 use error::GqlResult;
 use types::{CatalogueView, CategorySuggestion, Request, SubmitRequestInput, SubmitRequestPayload};
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+pub use subscription::SubscriptionRoot;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -43,7 +46,7 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .data(services)
     .limit_depth(limits.max_depth)
@@ -62,7 +65,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish()
     .sdl()

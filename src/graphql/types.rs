@@ -453,6 +453,12 @@ impl Request {
 
 pub struct HistoryEvent(HistoryEntry);
 
+impl HistoryEvent {
+    pub fn new(entry: HistoryEntry) -> Self {
+        Self(entry)
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct EventActorView {
     pub kind: GqlActorKind,

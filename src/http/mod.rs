@@ -6,10 +6,11 @@ use std::any::Any;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -66,6 +67,7 @@ impl FromRequestParts<HttpState> for ClientIp {
 pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .with_state(state)
@@ -147,9 +149,53 @@ async fn graphiql() -> Html<String> {
     Html(
         GraphiQLSource::build()
             .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
             .title("En väg in")
             .finish(),
     )
+}
+
+/// Subscriptions over WebSocket (graphql-transport-ws, and the older
+/// graphql-ws). Staff send `{"Authorization": "Bearer <token>"}` as the
+/// connection_init payload; a token that does not verify closes the
+/// connection.
+async fn graphql_ws(
+    State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let auth = state.auth.clone();
+            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let caller = socket_caller(&auth, &payload).await?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(caller);
+                    data.insert(ClientAddr(client));
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn socket_caller(
+    auth: &Authenticator,
+    payload: &serde_json::Value,
+) -> async_graphql::Result<Caller> {
+    let header = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()));
+    let Some(header) = header else {
+        return Ok(Caller::Anonymous);
+    };
+    let token = bearer_token(header).ok_or("the Authorization value must be \"Bearer <token>\"")?;
+    match auth.authenticate(token).await {
+        Ok(actor) => Ok(Caller::Authenticated(actor)),
+        Err(e) => Err(e.to_string().into()),
+    }
 }
 
 async fn health() -> Json<serde_json::Value> {

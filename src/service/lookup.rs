@@ -110,6 +110,25 @@ impl Services {
             .collect()
     }
 
+    /// Events after `after_id`, with their ids, as `access` may see them.
+    pub(super) async fn history_after(
+        &self,
+        request: &RequestRecord,
+        access: Access,
+        after_id: i64,
+    ) -> Result<Vec<(i64, HistoryEntry)>, ServiceError> {
+        let events = match access {
+            Access::Full => store::work::all_events(self.db(), request.id).await?,
+            _ => store::requests::public_events(self.db(), request.id).await?,
+        };
+        events
+            .into_iter()
+            .filter(|e| e.id > after_id)
+            .filter(|e| access != Access::StatusOnly || e.to_status.is_some())
+            .map(|e| Ok((e.id, entry(e, access)?)))
+            .collect()
+    }
+
     /// The status a duplicate follows: its master's.
     pub async fn followed_status(
         &self,
@@ -197,6 +216,7 @@ impl Services {
         };
         store::requests::append_events(&tx, record.id, vec![event]).await?;
         tx.commit().await?;
+        self.announce(record.id);
         Ok(updated)
     }
 }

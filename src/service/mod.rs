@@ -8,6 +8,7 @@
 
 mod access_log;
 pub mod catalogue;
+mod events;
 mod lookup;
 mod queue;
 mod rate_limit;
@@ -131,6 +132,8 @@ struct Inner {
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
     lookup_limiter: rate_limit::FailureLimiter,
+    /// Request ids with newly committed events, for live subscriptions.
+    announcements: tokio::sync::broadcast::Sender<i64>,
     settings: Settings,
 }
 
@@ -154,6 +157,7 @@ impl Services {
                     settings.lookup_failures,
                     settings.lookup_window,
                 ),
+                announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 settings,
             }),
         }

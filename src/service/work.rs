@@ -116,6 +116,7 @@ impl Services {
             .apply(&tx, actor, &record, claim(actor), Utc::now())
             .await?;
         tx.commit().await?;
+        self.announce(record.id);
         Ok(Some(claimed))
     }
 
@@ -264,6 +265,7 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.announce(record.id);
         self.inner.classifier.learn(&record.description, category);
         Ok(updated)
     }
@@ -336,6 +338,7 @@ impl Services {
         let event = staff_event(actor, record.status, comment, now);
         store::requests::append_events(&tx, record.id, vec![event]).await?;
         tx.commit().await?;
+        self.announce(record.id);
         Ok(record)
     }
 
@@ -418,6 +421,7 @@ impl Services {
         let change = decide(self, actor, &record)?;
         let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
         tx.commit().await?;
+        self.announce(record.id);
         Ok(updated)
     }
 

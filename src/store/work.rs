@@ -202,3 +202,16 @@ pub async fn all_corrections(
         .all(conn)
         .await?)
 }
+
+/// The id of a request's newest event (0 when it has none).
+pub async fn last_event_id(
+    conn: &impl ConnectionTrait,
+    request_id: i64,
+) -> Result<i64, StoreError> {
+    Ok(request_events::Entity::find()
+        .filter(request_events::Column::RequestId.eq(request_id))
+        .order_by_desc(request_events::Column::Id)
+        .one(conn)
+        .await?
+        .map_or(0, |e| e.id))
+}

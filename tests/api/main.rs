@@ -5,6 +5,7 @@ mod catalogue;
 mod claims;
 mod classifier;
 mod limits;
+mod live;
 mod lookup;
 mod restart;
 mod schema;

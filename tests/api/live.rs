@@ -1,0 +1,176 @@
+//! The requestEvents subscription over a real WebSocket (graphql-transport-ws).
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::support::{TestApp, spawn_app};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const SUBSCRIBE: &str = "subscription($r: String!, $t: String) {
+    requestEvents(reference: $r, trackingCode: $t) { kind status message note actor { id } } }";
+
+async fn connect(app: &TestApp, payload: Value) -> Result<Socket, String> {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    match next(&mut socket).await {
+        Some(m) if m["type"] == "connection_ack" => Ok(socket),
+        other => Err(format!("no connection_ack: {other:?}")),
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON message, or None if the socket closes or stays silent.
+async fn next(socket: &mut Socket) -> Option<Value> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .ok()??
+            .ok()?;
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).ok(),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+}
+
+/// The payload of the next `next` message of subscription "1".
+async fn next_event(socket: &mut Socket) -> Value {
+    let message = next(socket).await.expect("an event");
+    assert_eq!(message["type"], "next", "{message}");
+    message["payload"]["data"]["requestEvents"].clone()
+}
+
+async fn subscribe(socket: &mut Socket, variables: Value) {
+    send(
+        socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIBE, "variables": variables } }),
+    )
+    .await;
+    // The server registers the subscription asynchronously.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn the_resident_sees_status_changes_and_messages_live_but_no_internal_notes() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    let mut socket = connect(&app, json!({})).await.unwrap();
+    subscribe(
+        &mut socket,
+        json!({ "r": reference, "t": p["trackingCode"] }),
+    )
+    .await;
+
+    let tf = app.handler("tf-anna", &["TF"]);
+    let change = |q: &'static str| {
+        let (app, tf, reference) = (&app, tf.clone(), reference.clone());
+        async move {
+            let answer = app.gql_as(&tf, q, json!({ "r": reference })).await;
+            assert!(answer["errors"].is_null(), "{answer}");
+        }
+    };
+    change("mutation($r: String!) { claimRequest(reference: $r) { status } }").await;
+    change("mutation($r: String!) { addComment(reference: $r, body: \"intern anteckning\") { status } }").await;
+    change("mutation($r: String!) { setStatus(reference: $r, status: WAITING_FOR_CITIZEN, messageToCitizen: \"Vilken stolpe?\") { status } }").await;
+
+    let claimed = next_event(&mut socket).await;
+    assert_eq!(claimed["kind"], "CLAIMED");
+    assert_eq!(claimed["status"], "IN_PROGRESS");
+    assert_eq!(claimed["actor"], Value::Null);
+    let asked = next_event(&mut socket).await;
+    assert_eq!(asked["status"], "WAITING_FOR_CITIZEN");
+    assert_eq!(asked["message"], "Vilken stolpe?");
+    assert_eq!(asked["note"], Value::Null);
+}
+
+#[tokio::test]
+async fn staff_subscribe_with_their_token_and_see_internal_notes() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    let tf = app.handler("tf-anna", &["TF"]);
+    let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {tf}") }))
+        .await
+        .unwrap();
+    subscribe(&mut socket, json!({ "r": reference })).await;
+    let answer = app
+        .gql_as(&tf, "mutation($r: String!) { addComment(reference: $r, body: \"ringde boende\") { status } }", json!({ "r": reference }))
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let comment = next_event(&mut socket).await;
+    assert_eq!(comment["kind"], "COMMENT");
+    assert_eq!(comment["note"], "ringde boende");
+    assert_eq!(comment["actor"]["id"], "tf-anna");
+}
+
+#[tokio::test]
+async fn a_wrong_tracking_code_or_another_administration_gets_no_stream() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    let mut socket = connect(&app, json!({})).await.unwrap();
+    subscribe(
+        &mut socket,
+        json!({ "r": reference, "t": "AAAA-BBBB-CCCC-DDDD" }),
+    )
+    .await;
+    let refused = next(&mut socket).await.expect("an answer");
+    assert_eq!(refused_code(&refused), "NOT_FOUND", "{refused}");
+
+    let buf = app.handler("buf-bo", &["BUF"]);
+    let mut staff = connect(&app, json!({ "Authorization": format!("Bearer {buf}") }))
+        .await
+        .unwrap();
+    subscribe(&mut staff, json!({ "r": reference })).await;
+    let refused = next(&mut staff).await.expect("an answer");
+    assert_eq!(refused_code(&refused), "NOT_FOUND", "{refused}");
+}
+
+/// The error code of a refused subscription, and that no data came.
+fn refused_code(message: &Value) -> &str {
+    assert_eq!(message["payload"]["data"], Value::Null, "{message}");
+    message["payload"]["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_token_that_does_not_verify_gets_no_connection() {
+    let app = spawn_app().await;
+    let refused = connect(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
+    assert!(refused.is_err());
+}
