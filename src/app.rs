@@ -90,9 +90,14 @@ impl App {
             triage_threshold: config.triage_threshold,
             lookup_failures: config.lookup_failures,
             lookup_window: Duration::from_secs(config.lookup_window_secs),
+            retention_days: config.retention_days,
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
         let services = Services::new(db, catalogue, classifier, calendar, settings);
+        crate::jobs::spawn(
+            services.clone(),
+            Duration::from_secs(config.retention_interval_secs.max(1)),
+        );
         let limits = Limits {
             max_depth: config.graphql_max_depth,
             max_complexity: config.graphql_max_complexity,

@@ -79,6 +79,15 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]
     pub trust_forwarded_for: bool,
 
+    /// Days after a request is closed or referred before its personal data
+    /// is purged (per-category `retention_days` in the catalogue overrides).
+    #[arg(long, env = "ENVAGIN_RETENTION_DAYS", default_value_t = 365)]
+    pub retention_days: u32,
+
+    /// How often the retention purge runs, in seconds.
+    #[arg(long, env = "ENVAGIN_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
+    pub retention_interval_secs: u64,
+
     /// How long a submission's idempotency key is remembered, in hours.
     #[arg(long, env = "ENVAGIN_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod secrets;
 pub mod service;
 pub mod store;

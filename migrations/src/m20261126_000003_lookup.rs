@@ -11,6 +11,7 @@ enum Requests {
     Table,
     Id,
     Status,
+    CreatedAt,
     AdministrationCode,
     CategoryCode,
     ContactEmail,
@@ -20,6 +21,8 @@ enum Requests {
     PurgedAt,
     FirstResponseDays,
     ResolutionDays,
+    ResolvedOnTime,
+    Triaged,
     Rerouted,
 }
 
@@ -51,6 +54,8 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(Requests::PurgedAt),
             integer_null(Requests::FirstResponseDays),
             integer_null(Requests::ResolutionDays),
+            boolean_null(Requests::ResolvedOnTime),
+            boolean(Requests::Triaged).default(false).to_owned(),
             boolean(Requests::Rerouted).default(false).to_owned(),
         ] {
             let mut column = column;
@@ -85,6 +90,11 @@ impl MigrationTrait for Migration {
             (
                 "idx_requests_category",
                 vec![Requests::CategoryCode, Requests::Id],
+            ),
+            // Statistics over a period.
+            (
+                "idx_requests_created_adm",
+                vec![Requests::CreatedAt, Requests::AdministrationCode],
             ),
             // The retention purge finds finished requests by age.
             (
@@ -179,6 +189,7 @@ impl MigrationTrait for Migration {
             "idx_requests_status",
             "idx_requests_administration",
             "idx_requests_category",
+            "idx_requests_created_adm",
             "idx_requests_closed",
         ] {
             manager
@@ -191,6 +202,8 @@ impl MigrationTrait for Migration {
             Requests::PurgedAt,
             Requests::FirstResponseDays,
             Requests::ResolutionDays,
+            Requests::ResolvedOnTime,
+            Requests::Triaged,
             Requests::Rerouted,
         ] {
             manager

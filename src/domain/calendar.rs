@@ -78,6 +78,25 @@ impl WorkingCalendar {
         end_of_swedish_day(self.add_working_days(local_date, days))
     }
 
+    /// Working days from `from` to `to` in Swedish dates: the working days
+    /// after `from`'s date up to and including `to`'s (0 on the same day).
+    /// Service-level statistics count in these.
+    pub fn working_days_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> u32 {
+        let mut date = from.with_timezone(&Stockholm).date_naive();
+        let end = to.with_timezone(&Stockholm).date_naive();
+        let mut days = 0;
+        while date < end {
+            let Some(next) = date.succ_opt() else {
+                break;
+            };
+            date = next;
+            if self.is_working_day(date) {
+                days += 1;
+            }
+        }
+        days
+    }
+
     fn first_working_day_from(&self, start: NaiveDate) -> NaiveDate {
         let mut date = start;
         while !self.is_working_day(date) {
@@ -190,6 +209,28 @@ fn approximate_utc(local: NaiveDateTime) -> DateTime<Utc> {
     let offset = Stockholm.offset_from_utc_datetime(&local).fix();
     let shift = TimeDelta::seconds(i64::from(offset.local_minus_utc()));
     local.checked_sub_signed(shift).unwrap_or(local).and_utc()
+}
+
+#[cfg(test)]
+mod working_days_between_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn working_days_between_skip_weekends_and_the_easter_holidays() {
+        let cal = WorkingCalendar::default();
+        let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).unwrap();
+        assert_eq!(
+            cal.working_days_between(at(2026, 3, 30), at(2026, 3, 30)),
+            0
+        );
+        // Thursday before Easter to the Tuesday after: only the Tuesday counts.
+        assert_eq!(cal.working_days_between(at(2026, 4, 2), at(2026, 4, 7)), 1);
+        assert_eq!(
+            cal.working_days_between(at(2026, 11, 20), at(2026, 11, 27)),
+            5
+        );
+    }
 }
 
 #[cfg(test)]

@@ -114,6 +114,9 @@ pub struct CategoryDef {
     pub referral: Option<ReferralDef>,
     /// Overrides the administration's confidentiality for this category.
     pub confidential: Option<bool>,
+    /// Days after closing before personal data is purged, overriding
+    /// `ENVAGIN_RETENTION_DAYS` for this category.
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

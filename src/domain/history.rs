@@ -29,10 +29,12 @@ pub enum EventKind {
     PriorityChanged,
     /// A handler marked or unmarked the resident's protected identity.
     ProtectionChanged,
+    /// Personal data removed after the retention period.
+    PersonalDataPurged,
 }
 
 impl EventKind {
-    const ALL: [EventKind; 13] = [
+    const ALL: [EventKind; 14] = [
         Self::Submitted,
         Self::Routed,
         Self::Triaged,
@@ -46,6 +48,7 @@ impl EventKind {
         Self::MarkedDuplicate,
         Self::PriorityChanged,
         Self::ProtectionChanged,
+        Self::PersonalDataPurged,
     ];
 
     pub fn code(self) -> &'static str {
@@ -63,6 +66,7 @@ impl EventKind {
             Self::MarkedDuplicate => "MARKED_DUPLICATE",
             Self::PriorityChanged => "PRIORITY_CHANGED",
             Self::ProtectionChanged => "PROTECTION_CHANGED",
+            Self::PersonalDataPurged => "PERSONAL_DATA_PURGED",
         }
     }
 

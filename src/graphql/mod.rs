@@ -4,6 +4,7 @@
 pub mod error;
 mod limits;
 mod lookup;
+mod stats;
 mod subscription;
 mod types;
 mod work;
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     RequestQuery,
     work::WorkQuery,
     lookup::LookupQuery,
+    stats::StatsQuery,
 );
 
 #[derive(MergedObject, Default)]

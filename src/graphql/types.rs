@@ -71,6 +71,7 @@ pub enum GqlEventKind {
     MarkedDuplicate,
     PriorityChanged,
     ProtectionChanged,
+    PersonalDataPurged,
 }
 
 /// Where the problem is. All fields optional; coordinates come in pairs.

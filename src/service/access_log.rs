@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 
-use super::{ServiceError, Services, actor};
+use super::{RequestRecord, ServiceError, Services, actor};
 use crate::domain::actor::{Caller, Role};
 use crate::domain::reference::Reference;
 use crate::store;
@@ -85,21 +85,20 @@ impl Services {
     ) -> Result<Vec<AccessLogEntry>, ServiceError> {
         let actor = actor(caller)?;
         let reference = Reference::parse(reference)?;
-        let model = store::requests::find_by_reference(self.db(), &reference.to_string())
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if !(actor.has(Role::Admin) || actor.handles(&model.administration_code)) {
-            return Err(
-                if self.works_in(actor, &model.administration_code) || actor.is_staff() {
-                    ServiceError::forbidden(
-                        "the access log is for the owning administration and the system owner",
-                    )
-                } else {
-                    ServiceError::NotFound
-                },
-            );
+        let record = if actor.has(Role::Admin) {
+            let model = store::requests::find_by_reference(self.db(), &reference.to_string())
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            RequestRecord::try_from(model)?
+        } else {
+            self.load_visible(self.db(), actor, &reference).await?
+        };
+        if !(actor.has(Role::Admin) || actor.handles(&record.administration)) {
+            return Err(ServiceError::forbidden(
+                "the access log is for the owning administration and the system owner",
+            ));
         }
-        let entries = store::access_log::for_request(self.db(), model.id).await?;
+        let entries = store::access_log::for_request(self.db(), record.id).await?;
         Ok(entries
             .into_iter()
             .map(|e| AccessLogEntry {

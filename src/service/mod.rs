@@ -12,7 +12,9 @@ mod events;
 mod lookup;
 mod queue;
 mod rate_limit;
+mod retention;
 mod search;
+mod stats;
 mod submit;
 mod work;
 
@@ -26,7 +28,9 @@ pub use access_log::{AccessLogEntry, AccessRecorder};
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use lookup::HistoryEntry;
 pub use queue::{QueuePage, QueueQuery};
+pub use retention::PURGED_MARKER;
 pub use search::{RequestPage, SearchFilter};
+pub use stats::{Percentiles, Stats};
 pub use submit::SubmitOutcome;
 pub use work::StatusChange;
 
@@ -113,6 +117,8 @@ pub struct Settings {
     /// Failed resident look-ups allowed per client address and window.
     pub lookup_failures: usize,
     pub lookup_window: std::time::Duration,
+    /// Days after closing before personal data is purged.
+    pub retention_days: u32,
 }
 
 /// Everything a use case needs; cheap to clone into every request.

@@ -291,6 +291,8 @@ fn new_row(
             .map(|p| p.canonical().to_owned())),
         assignee_sub: Set(None),
         assignee_name: Set(None),
+        triaged: Set(route.status == RequestStatus::Triage),
+        closed_at: Set((route.status == RequestStatus::Referred).then_some(now)),
         duplicate_of: Set(None),
         version: Set(1),
         acknowledged_at: Set(None),

@@ -246,6 +246,7 @@ impl Services {
             confidential: Set(self.catalogue().is_confidential(target)),
             assignee_sub: Set(None),
             assignee_name: Set(None),
+            rerouted: Set(true),
             ack_due_at: Set(self.inner.calendar.due_at(record.received_at, ack_days)),
             resolve_due_at: Set(self.inner.calendar.due_at(record.received_at, resolve_days)),
             ..Default::default()
@@ -479,6 +480,11 @@ impl Services {
         }
         if record.acknowledged_at.is_none() && (change.to.is_some() || change.message.is_some()) {
             change.updates.acknowledged_at = Set(Some(now));
+            change.updates.first_response_days =
+                Set(Some(self.working_days(record.received_at, now)));
+        }
+        if let Some(to) = change.to {
+            self.track_outcome(record, to, &mut change.updates, now);
         }
         let updates = std::mem::take(&mut change.updates);
         let updated = store::work::update_versioned(tx, record.id, record.version, updates, now)
@@ -491,6 +497,33 @@ impl Services {
         let event = staff_event(actor, record.status, change, now);
         store::requests::append_events(tx, record.id, vec![event]).await?;
         Ok(RequestRecord::try_from(updated)?)
+    }
+
+    /// Keeps the facts statistics and retention need: when the request was
+    /// resolved (and whether in time) and when it left the municipality's
+    /// hands (closed or referred).
+    fn track_outcome(
+        &self,
+        record: &RequestRecord,
+        to: RequestStatus,
+        updates: &mut requests::ActiveModel,
+        now: DateTime<Utc>,
+    ) {
+        use RequestStatus::*;
+        let first_resolution = to == Resolved || (to == Closed && record.status != Resolved);
+        if first_resolution {
+            updates.resolution_days = Set(Some(self.working_days(record.received_at, now)));
+            updates.resolved_on_time = Set(Some(now <= record.resolve_due_at));
+        }
+        if matches!(to, Closed | Referred) {
+            updates.closed_at = Set(Some(now));
+        } else if record.status == Referred {
+            updates.closed_at = Set(None);
+        }
+    }
+
+    fn working_days(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i32 {
+        i32::try_from(self.inner.calendar.working_days_between(from, to)).unwrap_or(i32::MAX)
     }
 
     fn status_change(

@@ -6,7 +6,9 @@ pub mod access_log;
 pub mod catalogue;
 pub mod entities;
 pub mod requests;
+pub mod retention;
 pub mod search;
+pub mod stats;
 pub mod work;
 
 use std::time::Duration;

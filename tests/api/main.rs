@@ -7,6 +7,7 @@ mod classifier;
 mod limits;
 mod live;
 mod lookup;
+mod privacy;
 mod restart;
 mod schema;
 mod search;

@@ -139,3 +139,105 @@ async fn the_default_start_creates_and_migrates_the_data_directory() {
     );
     assert!(data.join("envagin.db").exists());
 }
+
+#[tokio::test]
+async fn the_server_log_carries_no_personal_data_even_at_debug_level() {
+    use envagin::auth::{MintClaims, mint_token};
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let log_path = dir.path().join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let server = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &url)
+            .env("ENVAGIN_DATA_DIR", dir.path())
+            .env("ENVAGIN_JWT_SECRET", crate::support::TEST_JWT_SECRET)
+            .env("RUST_LOG", "debug")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+    })
+    .await;
+    let mut config = envagin::config::Config::from_env().unwrap();
+    config.jwt_secret = Some(crate::support::TEST_JWT_SECRET.to_owned());
+    let claims = |sub: &str, roles: &[&str], adm: &[&str]| MintClaims {
+        sub: sub.into(),
+        name: Some(sub.into()),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        adm: adm.iter().map(|a| (*a).to_owned()).collect(),
+        ttl: Duration::from_secs(600),
+    };
+    let secret = crate::support::TEST_JWT_SECRET.as_bytes();
+    let handler = mint_token(
+        secret,
+        &config.auth_settings(),
+        &claims("tf-anna", &["handler"], &["TF"]),
+    )
+    .unwrap();
+    let agent = mint_token(
+        secret,
+        &config.auth_settings(),
+        &claims("kc-bo", &["contact_centre"], &[]),
+    )
+    .unwrap();
+
+    let answer = server
+        .gql(
+            SUBMIT,
+            json!({ "input": {
+                "description": "Gatlampan utanför Zlatanvägen 7 är trasig",
+                "contact": { "name": "Zelda Qvarnström", "email": "zelda.qvarnstrom@example.se", "phone": "070-987 65 43", "personalNumber": "19811218-9876" }
+            } }),
+        )
+        .await;
+    let reference = answer["data"]["submitRequest"]["request"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (token, query) in [
+        (
+            &handler,
+            "query($r: String!) { requestByReference(reference: $r) { description contact { name email phone personalNumber } } }",
+        ),
+        (
+            &agent,
+            "query($r: String!) { searchRequests(filter: { reference: $r, email: \"zelda.qvarnstrom@example.se\" }) { nodes { reference } } }",
+        ),
+        (
+            &agent,
+            "query($r: String!) { searchRequests(filter: { reference: $r, phone: \"0709876543\", personalNumber: \"811218-9876\" }) { nodes { reference } } }",
+        ),
+        (
+            &agent,
+            "query($r: String!) { searchRequests(filter: { reference: $r, text: \"Zlatanvägen\" }) { nodes { reference } } }",
+        ),
+    ] {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/graphql", server.base))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": { "r": reference } }))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    server.kill();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains(&reference),
+        "the log does record what happened"
+    );
+    for secret in [
+        "Zelda",
+        "Qvarnstr",
+        "zelda.qvarnstrom",
+        "987 65 43",
+        "709876543",
+        "9876",
+        "811218",
+        "Zlatanv",
+    ] {
+        assert!(!log.contains(secret), "the log contains {secret:?}");
+    }
+}

@@ -42,6 +42,8 @@ pub struct Model {
     pub purged_at: Option<DateTimeUtc>,
     pub first_response_days: Option<i32>,
     pub resolution_days: Option<i32>,
+    pub resolved_on_time: Option<bool>,
+    pub triaged: bool,
     pub rerouted: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,0 +1,89 @@
+//! Statistics for the system owner (everything) and handlers (their
+//! administrations).
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::error::GqlResult;
+use super::{caller, services};
+use crate::service;
+
+#[derive(Default)]
+pub struct StatsQuery;
+
+#[derive(SimpleObject)]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+/// Working days, over the requests that have reached that point.
+#[derive(SimpleObject)]
+pub struct Percentiles {
+    pub count: u64,
+    pub median: Option<i32>,
+    pub p90: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct Stats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Requests created in the period.
+    pub total: u64,
+    pub by_channel: Vec<Count>,
+    pub by_category: Vec<Count>,
+    pub by_administration: Vec<Count>,
+    pub by_status: Vec<Count>,
+    /// Working days from receipt to first response.
+    pub first_response_days: Percentiles,
+    /// Working days from receipt to resolution.
+    pub resolution_days: Percentiles,
+    /// Of resolved requests, the share resolved by their due date.
+    pub resolved_within_service_level: Option<f64>,
+    /// Share the classifier was unsure of (sent to triage).
+    pub triaged_share: Option<f64>,
+    /// Share a person rerouted: how often routing was wrong.
+    pub rerouted_share: Option<f64>,
+}
+
+fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
+    rows.into_iter()
+        .map(|(key, count)| Count { key, count })
+        .collect()
+}
+
+fn percentiles(p: service::Percentiles) -> Percentiles {
+    Percentiles {
+        count: p.count,
+        median: p.median,
+        p90: p.p90,
+    }
+}
+
+#[Object]
+impl StatsQuery {
+    /// Figures over requests created in [from, to).
+    async fn stats(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<Stats> {
+        let s = services(ctx)?.stats(caller(ctx), from, to).await.gql()?;
+        Ok(Stats {
+            from,
+            to,
+            total: s.total,
+            by_channel: counts(s.by_channel),
+            by_category: counts(s.by_category),
+            by_administration: counts(s.by_administration),
+            by_status: counts(s.by_status),
+            first_response_days: percentiles(s.first_response_days),
+            resolution_days: percentiles(s.resolution_days),
+            resolved_within_service_level: s.resolved_within_service_level,
+            triaged_share: s.triaged_share,
+            rerouted_share: s.rerouted_share,
+        })
+    }
+}

@@ -1,0 +1,25 @@
+//! Background work that runs beside the API in every server process. Each
+//! job claims its rows with `FOR UPDATE SKIP LOCKED` in short transactions,
+//! so running on several replicas never does anything twice.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::service::Services;
+
+/// Starts the jobs; they run until the process ends.
+pub fn spawn(services: Services, retention_interval: Duration) {
+    tokio::spawn(retention(services, retention_interval));
+}
+
+async fn retention(services: Services, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = services.purge_expired(Utc::now()).await {
+            tracing::error!(error = %e, "retention purge failed; retrying at the next interval");
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Statistics for the system owner and handlers: volumes by channel,
+//! category, administration and status, service-level outcomes in working
+//! days, and how well routing works (triaged and rerouted shares).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition};
+
+use super::{ServiceError, Services, actor};
+use crate::domain::actor::{Caller, Role};
+use crate::store;
+use crate::store::entities::requests::Column as C;
+use crate::store::stats::Period;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Percentiles {
+    /// How many requests the figures are over.
+    pub count: u64,
+    pub median: Option<i32>,
+    pub p90: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub total: u64,
+    pub by_channel: Vec<(String, i64)>,
+    pub by_category: Vec<(String, i64)>,
+    pub by_administration: Vec<(String, i64)>,
+    pub by_status: Vec<(String, i64)>,
+    /// Working days from receipt to first response.
+    pub first_response_days: Percentiles,
+    /// Working days from receipt to resolution.
+    pub resolution_days: Percentiles,
+    /// Of resolved requests, the share resolved by their due date.
+    pub resolved_within_service_level: Option<f64>,
+    /// Of all requests, the share the classifier sent to triage.
+    pub triaged_share: Option<f64>,
+    /// Of all requests, the share a person rerouted: routing quality.
+    pub rerouted_share: Option<f64>,
+}
+
+impl Services {
+    pub async fn stats(
+        &self,
+        caller: &Caller,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Stats, ServiceError> {
+        let actor = actor(caller)?;
+        let administrations: Option<Vec<String>> = if actor.has(Role::Admin) {
+            None
+        } else if actor.has(Role::Handler) {
+            Some(actor.administrations.iter().cloned().collect())
+        } else {
+            return Err(ServiceError::forbidden(
+                "statistics are for the system owner and handlers",
+            ));
+        };
+        if from >= to {
+            return Err(ServiceError::invalid("to", "must be after from"));
+        }
+        let period = Period {
+            from,
+            to,
+            administrations: administrations.as_deref(),
+        };
+        let db = self.db();
+        let total = store::stats::count(db, &period, None).await?;
+        let resolved = store::stats::count(
+            db,
+            &period,
+            Some(Condition::all().add(C::ResolvedOnTime.is_not_null())),
+        )
+        .await?;
+        let on_time = store::stats::count(
+            db,
+            &period,
+            Some(Condition::all().add(C::ResolvedOnTime.eq(true))),
+        )
+        .await?;
+        let triaged =
+            store::stats::count(db, &period, Some(Condition::all().add(C::Triaged.eq(true))))
+                .await?;
+        let rerouted = store::stats::count(
+            db,
+            &period,
+            Some(Condition::all().add(C::Rerouted.eq(true))),
+        )
+        .await?;
+        Ok(Stats {
+            total,
+            by_channel: store::stats::counts_by(db, &period, C::Channel).await?,
+            by_category: store::stats::counts_by(db, &period, C::CategoryCode).await?,
+            by_administration: store::stats::counts_by(db, &period, C::AdministrationCode).await?,
+            by_status: store::stats::counts_by(db, &period, C::Status).await?,
+            first_response_days: percentiles(
+                &store::stats::histogram(db, &period, C::FirstResponseDays).await?,
+            ),
+            resolution_days: percentiles(
+                &store::stats::histogram(db, &period, C::ResolutionDays).await?,
+            ),
+            resolved_within_service_level: share(on_time, resolved),
+            triaged_share: share(triaged, total),
+            rerouted_share: share(rerouted, total),
+        })
+    }
+}
+
+fn share(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+/// Median and 90th percentile (nearest rank) from a histogram of values.
+fn percentiles(histogram: &[(i32, i64)]) -> Percentiles {
+    let mut sorted: Vec<(i32, u64)> = histogram
+        .iter()
+        .map(|(value, n)| (*value, u64::try_from(*n).unwrap_or(0)))
+        .collect();
+    sorted.sort_unstable();
+    let count: u64 = sorted.iter().map(|(_, n)| n).sum();
+    let rank = |p: f64| -> Option<i32> {
+        let target = ((p * count as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        sorted.iter().find_map(|(value, n)| {
+            seen += n;
+            (seen >= target).then_some(*value)
+        })
+    };
+    Percentiles {
+        count,
+        median: rank(0.5),
+        p90: rank(0.9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let p = percentiles(&[(3, 1), (1, 2), (10, 1)]);
+        assert_eq!(p.count, 4);
+        assert_eq!(p.median, Some(1));
+        assert_eq!(p.p90, Some(10));
+        assert_eq!(percentiles(&[]).median, None);
+    }
+}

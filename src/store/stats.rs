@@ -1,0 +1,82 @@
+//! Aggregates for statistics, computed in the database: counts by a column
+//! and histograms of working-day durations over one period.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+};
+
+use super::StoreError;
+use super::entities::requests;
+
+/// Requests created in [from, to), optionally of some administrations.
+pub struct Period<'a> {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub administrations: Option<&'a [String]>,
+}
+
+impl Period<'_> {
+    fn select(&self) -> Select<requests::Entity> {
+        let mut query = requests::Entity::find()
+            .filter(requests::Column::CreatedAt.gte(self.from))
+            .filter(requests::Column::CreatedAt.lt(self.to));
+        if let Some(adms) = self.administrations {
+            query = query.filter(
+                requests::Column::AdministrationCode.is_in(adms.iter().map(String::as_str)),
+            );
+        }
+        query
+    }
+}
+
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+    only: Option<sea_orm::Condition>,
+) -> Result<u64, StoreError> {
+    let mut query = period.select();
+    if let Some(condition) = only {
+        query = query.filter(condition);
+    }
+    Ok(query.count(conn).await?)
+}
+
+/// `(value, count)` per distinct value of a text column (null as "").
+pub async fn counts_by(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+    column: requests::Column,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let rows: Vec<(Option<String>, i64)> = period
+        .select()
+        .select_only()
+        .column(column)
+        .column_as(requests::Column::Id.count(), "n")
+        .group_by(column)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(k, n)| (k.unwrap_or_default(), n))
+        .collect())
+}
+
+/// `(days, count)` of a working-day duration column, nulls left out.
+pub async fn histogram(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+    column: requests::Column,
+) -> Result<Vec<(i32, i64)>, StoreError> {
+    Ok(period
+        .select()
+        .filter(column.is_not_null())
+        .select_only()
+        .column(column)
+        .column_as(requests::Column::Id.count(), "n")
+        .group_by(column)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}

@@ -1,0 +1,304 @@
+//! Personal data: the access log, rate-limited look-ups, protected identity
+//! set by a handler, the retention purge, statistics, and logs free of
+//! personal data.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{LOOKUP, TestApp, code, field, spawn_app, spawn_app_with};
+
+const BY_REFERENCE: &str = "query($r: String!) { requestByReference(reference: $r) {
+    status description contact { name email phone personalNumber } location { address }
+    history { kind status message note } } }";
+const ACCESS_LOG: &str = "query($r: String!) { accessLog(reference: $r) { actorSub fields } }";
+
+async fn submit_with_contact(app: &TestApp, text: &str) -> (String, String) {
+    let p = app
+        .submit(json!({
+            "description": text,
+            "contact": { "name": "Anna Svensson", "email": "anna.svensson@example.se", "phone": "070-123 45 67", "personalNumber": "19121212-1212" },
+            "location": { "address": "Storgatan 12" }
+        }))
+        .await;
+    (
+        p["request"]["reference"].as_str().unwrap().to_owned(),
+        p["trackingCode"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn ok(app: &TestApp, token: &str, query: &str, variables: Value) -> Value {
+    let answer = app.gql_as(token, query, variables).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    answer["data"].clone()
+}
+
+#[tokio::test]
+async fn every_staff_read_of_personal_data_is_in_the_access_log_and_nothing_else_is() {
+    let app = spawn_app().await;
+    let (reference, _) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    let anna = app.handler("tf-anna", &["TF"]);
+    ok(
+        &app,
+        &anna,
+        "query($r: String!) { requestByReference(reference: $r) { status } }",
+        json!({ "r": reference }),
+    )
+    .await;
+    let empty = ok(&app, &anna, ACCESS_LOG, json!({ "r": reference })).await;
+    assert_eq!(
+        empty["accessLog"],
+        json!([]),
+        "a status read is not a personal-data read"
+    );
+
+    ok(&app, &anna, BY_REFERENCE, json!({ "r": reference })).await;
+    let kc = app.contact_centre("kc-bertil");
+    ok(
+        &app,
+        &kc,
+        "query($r: String!) { requestByReference(reference: $r) { contact { email } } }",
+        json!({ "r": reference }),
+    )
+    .await;
+    let admin = app.token("admin-cecilia", &["admin"], &[]);
+    let log = ok(&app, &admin, ACCESS_LOG, json!({ "r": reference })).await;
+    let entries = log["accessLog"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{log}");
+    assert_eq!(entries[0]["actorSub"], "tf-anna");
+    assert_eq!(
+        entries[0]["fields"],
+        json!(["description", "contact", "location"])
+    );
+    assert_eq!(entries[1]["actorSub"], "kc-bertil");
+    assert_eq!(entries[1]["fields"], json!(["contact"]));
+
+    let other = app.handler("buf-bo", &["BUF"]);
+    let refused = app
+        .gql_as(&other, ACCESS_LOG, json!({ "r": reference }))
+        .await;
+    assert_eq!(code(&refused), "NOT_FOUND", "{refused}");
+    let refused = app.gql_as(&kc, ACCESS_LOG, json!({ "r": reference })).await;
+    assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
+}
+
+#[tokio::test]
+async fn ten_wrong_tracking_codes_from_one_address_block_it_for_a_while() {
+    let app = spawn_app().await;
+    let (reference, tracking) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    for _ in 0..10 {
+        let wrong = app
+            .gql(
+                LOOKUP,
+                json!({ "reference": reference, "trackingCode": "AAAA-BBBB-CCCC-DDDD" }),
+            )
+            .await;
+        assert_eq!(code(&wrong), "NOT_FOUND");
+    }
+    let blocked = app
+        .gql(
+            LOOKUP,
+            json!({ "reference": reference, "trackingCode": tracking }),
+        )
+        .await;
+    assert_eq!(
+        code(&blocked),
+        "RATE_LIMITED",
+        "even the right pair waits: {blocked}"
+    );
+    let reply = app
+        .gql(
+            "mutation($r: String!, $t: String!) { replyAsCitizen(reference: $r, trackingCode: $t, body: \"hej\") { status } }",
+            json!({ "r": reference, "t": tracking }),
+        )
+        .await;
+    assert_eq!(code(&reply), "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn right_pairs_are_never_counted_against_an_address() {
+    let app = spawn_app_with(|c| c.lookup_failures = 2).await;
+    let (reference, tracking) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    for _ in 0..5 {
+        let right = app
+            .gql(
+                LOOKUP,
+                json!({ "reference": reference, "trackingCode": tracking }),
+            )
+            .await;
+        assert!(right["errors"].is_null(), "{right}");
+    }
+}
+
+#[tokio::test]
+async fn a_handler_can_protect_the_identity_of_a_resident_after_submission() {
+    let app = spawn_app().await;
+    let (reference, _) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    let set = "mutation($r: String!, $why: String) { setProtectedIdentity(reference: $r, protected: true, reason: $why) { protectedIdentity } }";
+    let anna = app.handler("tf-anna", &["TF"]);
+    let missing = app.gql_as(&anna, set, json!({ "r": reference })).await;
+    assert_eq!(field(&missing), "reason");
+    let kc = app.contact_centre("kc-bertil");
+    let refused = app
+        .gql_as(&kc, set, json!({ "r": reference, "why": "x" }))
+        .await;
+    assert_eq!(code(&refused), "FORBIDDEN");
+    let done = ok(
+        &app,
+        &anna,
+        set,
+        json!({ "r": reference, "why": "skyddad identitet enligt Skatteverket" }),
+    )
+    .await;
+    assert_eq!(done["setProtectedIdentity"]["protectedIdentity"], true);
+    let seen = ok(
+        &app,
+        &kc,
+        "query($r: String!) { requestByReference(reference: $r) { access contact { name } } }",
+        json!({ "r": reference }),
+    )
+    .await;
+    assert_eq!(seen["requestByReference"]["access"], "STATUS_ONLY");
+    assert_eq!(seen["requestByReference"]["contact"], Value::Null);
+    let search = ok(&app, &kc, "{ searchRequests(filter: { email: \"anna.svensson@example.se\" }) { nodes { reference } } }", json!({})).await;
+    assert_eq!(search["searchRequests"]["nodes"], json!([]));
+}
+
+#[tokio::test]
+async fn personal_data_of_closed_requests_is_purged_after_the_retention_period() {
+    let app = spawn_app_with(|c| {
+        c.retention_days = 0;
+        c.retention_interval_secs = 1;
+    })
+    .await;
+    let (closed, tracking) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    let (open, _) = submit_with_contact(&app, "Gatlampan på Kungsgatan är trasig").await;
+    let anna = app.handler("tf-anna", &["TF"]);
+    for step in [
+        "mutation($r: String!) { claimRequest(reference: $r) { status } }",
+        "mutation($r: String!) { setStatus(reference: $r, status: RESOLVED, messageToCitizen: \"Lagad, Anna\") { status } }",
+        "mutation($r: String!) { setStatus(reference: $r, status: CLOSED) { status } }",
+    ] {
+        ok(&app, &anna, step, json!({ "r": closed })).await;
+    }
+    let mut purged = Value::Null;
+    for _ in 0..40 {
+        purged = ok(&app, &anna, BY_REFERENCE, json!({ "r": closed })).await["requestByReference"]
+            .clone();
+        if purged["description"] != "Gatlampan på Storgatan är trasig" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        purged["description"],
+        envagin::service::PURGED_MARKER,
+        "{purged}"
+    );
+    assert_eq!(
+        purged["contact"],
+        json!({ "name": null, "email": null, "phone": null, "personalNumber": null })
+    );
+    assert_eq!(purged["location"]["address"], Value::Null);
+    assert_eq!(purged["status"], "CLOSED");
+    let history = purged["history"].as_array().unwrap();
+    assert!(
+        history.iter().any(|e| e["status"] == "RESOLVED"),
+        "status history stays"
+    );
+    assert!(
+        history
+            .iter()
+            .all(|e| e["message"].is_null() || e["message"] == envagin::service::PURGED_MARKER)
+    );
+    assert_eq!(history.last().unwrap()["kind"], "PERSONAL_DATA_PURGED");
+    let kc = app.contact_centre("kc-bertil");
+    let found = ok(
+        &app,
+        &kc,
+        "{ searchRequests(filter: { personalNumber: \"19121212-1212\" }) { nodes { reference } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["searchRequests"]["nodes"],
+        json!([{ "reference": open }]),
+        "only the open request is findable"
+    );
+    let resident = app
+        .gql(
+            LOOKUP,
+            json!({ "reference": closed, "trackingCode": tracking }),
+        )
+        .await;
+    assert_eq!(
+        resident["data"]["request"]["status"], "CLOSED",
+        "the resident still sees the outcome"
+    );
+    let intact = ok(&app, &anna, BY_REFERENCE, json!({ "r": open })).await;
+    assert_eq!(
+        intact["requestByReference"]["contact"]["email"],
+        "anna.svensson@example.se"
+    );
+}
+
+#[tokio::test]
+async fn statistics_count_volumes_service_levels_and_routing_quality() {
+    let app = spawn_app().await;
+    let (lit, _) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    submit_with_contact(&app, "Gatlampan på Kungsgatan är trasig").await;
+    let (vague, _) = submit_with_contact(&app, "Hej, jag undrar en sak om mitt ärende").await;
+    let anna = app.handler("tf-anna", &["TF"]);
+    ok(
+        &app,
+        &anna,
+        "mutation($r: String!) { claimRequest(reference: $r) { status } }",
+        json!({ "r": lit }),
+    )
+    .await;
+    ok(&app, &anna, "mutation($r: String!) { setStatus(reference: $r, status: RESOLVED, messageToCitizen: \"Lagad\") { status } }", json!({ "r": lit })).await;
+    let kc = app.contact_centre("kc-bertil");
+    ok(&app, &kc, "mutation($r: String!) { rerouteRequest(reference: $r, category: \"library\", reason: \"gäller lånekort\") { status } }", json!({ "r": vague })).await;
+
+    let query = "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) {
+        total byChannel { key count } byAdministration { key count } byStatus { key count }
+        firstResponseDays { count median p90 } resolutionDays { count median }
+        resolvedWithinServiceLevel triagedShare reroutedShare } }";
+    let period = json!({ "f": "2000-01-01T00:00:00Z", "t": "2100-01-01T00:00:00Z" });
+    let admin = app.token("admin-cecilia", &["admin"], &[]);
+    let s = ok(&app, &admin, query, period.clone()).await["stats"].clone();
+    assert_eq!(s["total"], 3);
+    assert_eq!(s["byChannel"], json!([{ "key": "WEB", "count": 3 }]));
+    assert_eq!(
+        s["firstResponseDays"]["count"], 2,
+        "the claimed and the rerouted request: {s}"
+    );
+    assert_eq!(s["firstResponseDays"]["median"], 0);
+    assert_eq!(s["resolutionDays"]["count"], 1);
+    assert_eq!(s["resolvedWithinServiceLevel"], 1.0);
+    let third = 1.0 / 3.0;
+    assert!(
+        (s["triagedShare"].as_f64().unwrap() - third).abs() < 1e-9,
+        "{s}"
+    );
+    assert!(
+        (s["reroutedShare"].as_f64().unwrap() - third).abs() < 1e-9,
+        "{s}"
+    );
+
+    let tf_only = ok(&app, &anna, query, period.clone()).await["stats"].clone();
+    assert_eq!(
+        tf_only["total"], 2,
+        "a handler sees their administrations: {tf_only}"
+    );
+    let refused = app.gql_as(&kc, query, period).await;
+    assert_eq!(code(&refused), "FORBIDDEN");
+    let backwards = app
+        .gql_as(
+            &admin,
+            query,
+            json!({ "f": "2030-01-01T00:00:00Z", "t": "2020-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(field(&backwards), "to");
+}
