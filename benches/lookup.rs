@@ -237,7 +237,7 @@ async fn seed(url: &str, n: u64, backend: &str) {
             seq = to;
         }
         txn.commit().await.expect("commit");
-        if (end - 1) % 200_000 == 0 || end > n {
+        if (end - 1).is_multiple_of(200_000) || end > n {
             eprintln!(
                 "  {} rows, {:.1} s",
                 end - 1,

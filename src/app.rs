@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::calendar::WorkingCalendar;
-use crate::domain::classifier::{BayesClassifier, Classifier};
+use crate::domain::classifier::BayesClassifier;
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::secrets::{self, SecretSpec};
@@ -35,6 +35,8 @@ pub enum StartupError {
     Catalogue(#[from] service::catalogue::CatalogueInstallError),
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
+    #[error("cannot load the classifier's corrections: {0}")]
+    Corrections(service::ServiceError),
     #[error("authentication set-up: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
     #[error("database: {0}")]
@@ -73,9 +75,6 @@ impl App {
         tracing::info!(database = %redact(&url), "database ready and migrated");
         let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
         let classifier = Box::new(BayesClassifier::new(&catalogue));
-        for correction in store::work::all_corrections(&db).await? {
-            classifier.learn(&correction.text, &correction.to_category);
-        }
         let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
         let (search_key, origin) = secrets::resolve(&SecretSpec {
             what: "personal-number search key",
@@ -94,6 +93,11 @@ impl App {
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
         let services = Services::new(db, catalogue, classifier, calendar, settings);
+        services
+            .catch_up_corrections()
+            .await
+            .map_err(StartupError::Corrections)?;
+        tokio::spawn(services.clone().listen_for_replicas());
         crate::jobs::spawn(
             services.clone(),
             Duration::from_secs(config.retention_interval_secs.max(1)),

@@ -106,6 +106,10 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_SQLITE_FULL_SYNC", default_value_t = true, action = ArgAction::Set)]
     pub sqlite_full_sync: bool,
 
+    /// Log format: `text` for people, `json` for a log collector.
+    #[arg(long, env = "ENVAGIN_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     /// Largest accepted request body, in bytes (larger: HTTP 413).
     #[arg(long, env = "ENVAGIN_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,

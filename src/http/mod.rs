@@ -10,15 +10,18 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{Authenticator, bearer_token};
@@ -72,8 +75,11 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
         .route("/ready", get(ready))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::map_request(drop_unusable_request_id))
 }
 
 async fn graphql(
@@ -215,6 +221,38 @@ async fn ready(State(state): State<HttpState>) -> Response {
         }
     }
 }
+
+/// Every log line of a request carries its id (from `X-Request-Id`, or
+/// generated), so an operator can follow one request through the log and
+/// match it with the client's report.
+fn request_span(request: &axum::http::Request<Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+}
+
+/// A client's request id goes into every log line: only short, plain ids
+/// are kept (no log injection, no personal data smuggled in); others are
+/// replaced by a generated one.
+async fn drop_unusable_request_id(
+    mut request: axum::http::Request<Body>,
+) -> axum::http::Request<Body> {
+    let usable = request.headers().get(X_REQUEST_ID).is_some_and(|v| {
+        v.len() <= 64
+            && v.as_bytes()
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    });
+    if !usable {
+        request.headers_mut().remove(X_REQUEST_ID);
+    }
+    request
+}
+
+const X_REQUEST_ID: &str = "x-request-id";
 
 /// A body that could not be read as a GraphQL request.
 pub struct BadRequest(ParseRequestError);

@@ -215,8 +215,7 @@ impl Services {
             at: now,
         };
         store::requests::append_events(&tx, record.id, vec![event]).await?;
-        tx.commit().await?;
-        self.announce(record.id);
+        self.commit_announcing(tx, record.id).await?;
         Ok(updated)
     }
 }

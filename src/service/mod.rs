@@ -16,6 +16,7 @@ mod retention;
 mod search;
 mod stats;
 mod submit;
+mod sync;
 mod work;
 
 use std::sync::Arc;
@@ -140,6 +141,8 @@ struct Inner {
     lookup_limiter: rate_limit::FailureLimiter,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
+    /// Corrections the classifier has learned, so none is learned twice.
+    applied_corrections: std::sync::Mutex<std::collections::HashSet<i64>>,
     settings: Settings,
 }
 
@@ -164,6 +167,7 @@ impl Services {
                     settings.lookup_window,
                 ),
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
+                applied_corrections: std::sync::Mutex::default(),
                 settings,
             }),
         }

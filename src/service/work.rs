@@ -115,8 +115,7 @@ impl Services {
         let claimed = self
             .apply(&tx, actor, &record, claim(actor), Utc::now())
             .await?;
-        tx.commit().await?;
-        self.announce(record.id);
+        self.commit_announcing(tx, record.id).await?;
         Ok(Some(claimed))
     }
 
@@ -252,7 +251,7 @@ impl Services {
             ..Default::default()
         };
         let updated = self.apply(&tx, actor, &record, change, now).await?;
-        store::work::record_correction(
+        let correction = store::work::record_correction(
             &tx,
             classifier_corrections::ActiveModel {
                 request_id: Set(record.id),
@@ -265,9 +264,10 @@ impl Services {
             },
         )
         .await?;
-        tx.commit().await?;
-        self.announce(record.id);
-        self.inner.classifier.learn(&record.description, category);
+        self.announce_correction(&tx, correction).await?;
+        self.commit_announcing(tx, record.id).await?;
+        // Learned here at once; other replicas learn it from the announcement.
+        self.learn_correction(correction, &record.description, category);
         Ok(updated)
     }
 
@@ -338,8 +338,7 @@ impl Services {
         }
         let event = staff_event(actor, record.status, comment, now);
         store::requests::append_events(&tx, record.id, vec![event]).await?;
-        tx.commit().await?;
-        self.announce(record.id);
+        self.commit_announcing(tx, record.id).await?;
         Ok(record)
     }
 
@@ -421,8 +420,7 @@ impl Services {
         check_version(&record, expected_version)?;
         let change = decide(self, actor, &record)?;
         let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
-        tx.commit().await?;
-        self.announce(record.id);
+        self.commit_announcing(tx, record.id).await?;
         Ok(updated)
     }
 

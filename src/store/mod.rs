@@ -72,8 +72,23 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     Ok(Database::connect(options).await?)
 }
 
+/// Key of the PostgreSQL advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x0045_5641_4749_4e4d;
+
+/// Brings the schema up to date. On PostgreSQL several replicas may start
+/// at once: each migrates inside one transaction holding an advisory lock,
+/// so the first applies the migrations and the others, once they get the
+/// lock, find nothing left to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
-    Ok(Migrator::up(db, None).await?)
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Migrator::up(db, None).await?);
+    }
+    let tx = db.begin().await?;
+    tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+        .await?;
+    Migrator::up(&tx, None).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock

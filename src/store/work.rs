@@ -184,14 +184,24 @@ pub async fn all_events(
         .await?)
 }
 
+/// Stores a correction; returns its id.
 pub async fn record_correction(
     conn: &impl ConnectionTrait,
     correction: classifier_corrections::ActiveModel,
-) -> Result<(), StoreError> {
-    classifier_corrections::Entity::insert(correction)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+) -> Result<i64, StoreError> {
+    Ok(classifier_corrections::Entity::insert(correction)
+        .exec(conn)
+        .await?
+        .last_insert_id)
+}
+
+pub async fn find_correction(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<classifier_corrections::Model>, StoreError> {
+    Ok(classifier_corrections::Entity::find_by_id(id)
+        .one(conn)
+        .await?)
 }
 
 pub async fn all_corrections(

@@ -203,3 +203,34 @@ fragment TypeRef on __Type {
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }
 "#;
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_the_client_may_choose() {
+    let app = spawn_app().await;
+    let generated = app.client.get(app.url("/health")).send().await.unwrap();
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "a generated UUID: {id}");
+    let chosen = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "support-ticket-4711")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chosen.headers()["x-request-id"], "support-ticket-4711");
+    let hostile = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "anna@example.se\" injected=1")
+        .send()
+        .await
+        .unwrap();
+    let replaced = hostile.headers()["x-request-id"].to_str().unwrap();
+    assert!(
+        !replaced.contains('@') && replaced.len() == 36,
+        "{replaced}"
+    );
+}

@@ -1,0 +1,146 @@
+//! Keeping replicas in step. Two things change in one process and must
+//! reach the others: new events of a request (for live subscriptions) and
+//! corrections the classifier learns from. On PostgreSQL each is announced
+//! with NOTIFY inside the transaction that made it, so it is delivered on
+//! commit and only then, to every replica's LISTEN (including the one that
+//! made it). On SQLite there is one process, and a local channel suffices.
+//!
+//! Why LISTEN/NOTIFY rather than polling: a subscriber on another replica
+//! hears of a change within milliseconds, and an idle system makes no
+//! queries at all. A listener that loses its connection catches up on
+//! corrections when it reconnects.
+
+use std::collections::HashSet;
+
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+
+use super::{ServiceError, Services};
+use crate::store::{self, StoreError};
+
+const EVENTS: &str = "envagin_events";
+const CORRECTIONS: &str = "envagin_corrections";
+
+impl Services {
+    fn is_postgres(&self) -> bool {
+        self.db().get_database_backend() == DbBackend::Postgres
+    }
+
+    /// Commits `tx` and tells every replica's subscribers that `request_id`
+    /// has new events.
+    pub(super) async fn commit_announcing(
+        &self,
+        tx: DatabaseTransaction,
+        request_id: i64,
+    ) -> Result<(), ServiceError> {
+        if self.is_postgres() {
+            notify(&tx, EVENTS, request_id).await?;
+            tx.commit().await?;
+        } else {
+            tx.commit().await?;
+            self.announce(request_id);
+        }
+        Ok(())
+    }
+
+    /// Queues the announcement of a stored correction in `tx` (PostgreSQL;
+    /// on SQLite the caller learns it directly after commit).
+    pub(super) async fn announce_correction(
+        &self,
+        tx: &DatabaseTransaction,
+        id: i64,
+    ) -> Result<(), ServiceError> {
+        if self.is_postgres() {
+            notify(tx, CORRECTIONS, id).await?;
+        }
+        Ok(())
+    }
+
+    /// Learns a stored correction once, however many times it is announced.
+    pub fn learn_correction(&self, id: i64, text: &str, category: &str) {
+        let first_time = self
+            .inner
+            .applied_corrections
+            .lock()
+            .is_ok_and(|mut applied| applied.insert(id));
+        if first_time {
+            self.inner.classifier.learn(text, category);
+        }
+    }
+
+    /// Learns every stored correction not yet learned.
+    pub async fn catch_up_corrections(&self) -> Result<(), ServiceError> {
+        let applied: HashSet<i64> = self
+            .inner
+            .applied_corrections
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        for c in store::work::all_corrections(self.db()).await? {
+            if !applied.contains(&c.id) {
+                self.learn_correction(c.id, &c.text, &c.to_category);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs until the process ends: turns notifications from all replicas
+    /// into local announcements and learned corrections.
+    pub async fn listen_for_replicas(self) {
+        if !self.is_postgres() {
+            return;
+        }
+        loop {
+            if let Err(e) = self.listen_once().await {
+                tracing::warn!(error = %e, "lost the notification channel to other replicas; reconnecting");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn listen_once(&self) -> Result<(), ServiceError> {
+        let pool = self.db().get_postgres_connection_pool();
+        let mut listener = PgListener::connect_with(pool).await.map_err(db_error)?;
+        listener
+            .listen_all([EVENTS, CORRECTIONS])
+            .await
+            .map_err(db_error)?;
+        // Corrections committed while we were not listening.
+        self.catch_up_corrections().await?;
+        loop {
+            let Some(notification) = listener.try_recv().await.map_err(db_error)? else {
+                self.catch_up_corrections().await?;
+                continue;
+            };
+            let Ok(id) = notification.payload().parse::<i64>() else {
+                continue;
+            };
+            match notification.channel() {
+                EVENTS => self.announce(id),
+                CORRECTIONS => self.learn_stored_correction(id).await?,
+                _ => {}
+            }
+        }
+    }
+
+    async fn learn_stored_correction(&self, id: i64) -> Result<(), ServiceError> {
+        if let Some(c) = store::work::find_correction(self.db(), id).await? {
+            self.learn_correction(c.id, &c.text, &c.to_category);
+        }
+        Ok(())
+    }
+}
+
+async fn notify(tx: &DatabaseTransaction, channel: &str, id: i64) -> Result<(), ServiceError> {
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [channel.into(), id.to_string().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+fn db_error(e: sea_orm::sqlx::Error) -> ServiceError {
+    ServiceError::Internal(StoreError::Corrupt(format!("notification channel: {e}")))
+}
