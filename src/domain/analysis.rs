@@ -407,6 +407,8 @@ const MIN_TAIL: usize = 4;
 const MIN_LONE_TAIL: usize = 5;
 /// Shorter words have too many real neighbours ("skotta" is not "skatt").
 const MIN_TYPO_LEN: usize = 6;
+/// Longer tokens are not words ("lekplatsgungsställningen" has 24 letters).
+const MAX_ANALYSED_WORD: usize = 40;
 const MIN_TWO_TYPO_LEN: usize = 9;
 
 pub struct Analyzer {
@@ -479,6 +481,12 @@ impl Analyzer {
             }
         }
         if token.proper || token.folded.chars().any(|c| c.is_ascii_digit()) {
+            return Vec::new();
+        }
+        // Compound splitting and typo correction cost grows with the square
+        // of the word's length; no real word is this long, and one hostile
+        // 10 000-letter "word" must not occupy a core for seconds.
+        if token.folded.chars().count() > MAX_ANALYSED_WORD {
             return Vec::new();
         }
         if let Some(parts) = self.split(&token.folded, 0) {
@@ -726,6 +734,15 @@ mod tests {
 
     fn keys(text: &str) -> Vec<String> {
         analyzer().terms(text).into_iter().map(|t| t.key).collect()
+    }
+
+    #[test]
+    fn a_word_longer_than_any_real_word_is_neither_split_nor_corrected() {
+        // Splitting and correcting cost grows with the square of the length:
+        // a hostile 10 000-letter token must be dropped, not analysed.
+        let hostile = "gatlampa".repeat(1_250);
+        assert_eq!(keys(&hostile), Vec::<String>::new());
+        assert!(!keys("gatlampan").is_empty(), "real compounds still split");
     }
 
     #[test]

@@ -31,7 +31,10 @@ impl SubscriptionRoot {
             )
             .await
             .gql()?;
-        let stream = services.follow(record, access).await.gql()?;
+        let stream = services
+            .follow(caller(ctx).clone(), record, access)
+            .await
+            .gql()?;
         Ok(futures_util::StreamExt::map(stream, HistoryEvent::new))
     }
 }

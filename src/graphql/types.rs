@@ -178,6 +178,9 @@ pub struct Request {
     pub access: Access,
     /// Shown in a list: personal identity numbers are masked there.
     pub listed: bool,
+    /// Contact data and location may be shown: not for a protected
+    /// identity, except to the owning administration's handlers.
+    pub personal: bool,
 }
 
 impl Request {
@@ -186,6 +189,7 @@ impl Request {
             record,
             access: Access::Resident,
             listed: false,
+            personal: false,
         }
     }
 
@@ -202,10 +206,15 @@ impl Request {
             Access::None => Access::StatusOnly,
             access => access,
         };
+        let personal = !record.protected_identity
+            || caller
+                .actor()
+                .is_some_and(|a| a.handles(&record.administration));
         Self {
             record,
             access,
             listed,
+            personal,
         }
     }
 
@@ -222,15 +231,24 @@ impl Request {
     }
 
     /// Whether the caller may read this personal-data field; if so the read
-    /// goes to the access log.
+    /// goes to the access log. Without a log to write to (a WebSocket
+    /// operation) the field stays closed: no personal data unlogged.
     fn personal_data(&self, ctx: &Context<'_>, field: &'static str) -> bool {
-        if !self.full() {
-            return false;
+        let allowed = self.full() && (field == "description" || self.personal);
+        match ctx.data_opt::<Arc<AccessRecorder>>() {
+            Some(recorder) if allowed => {
+                recorder.note(self.record.id, field);
+                true
+            }
+            _ => false,
         }
-        if let Some(recorder) = ctx.data_opt::<Arc<AccessRecorder>>() {
-            recorder.note(self.record.id, field);
-        }
-        true
+    }
+
+    /// Dates are shown to everyone who may know of the request, except due
+    /// dates at status level: they would reveal the category's service level,
+    /// and so the category.
+    fn sees_service_levels(&self) -> bool {
+        self.access != Access::StatusOnly
     }
 }
 
@@ -347,18 +365,20 @@ impl Request {
     }
 
     /// First response is due by then (working days, Swedish calendar).
-    async fn ack_due_at(&self) -> DateTime<Utc> {
-        self.record.ack_due_at
+    async fn ack_due_at(&self) -> Option<DateTime<Utc>> {
+        self.sees_service_levels().then_some(self.record.ack_due_at)
     }
 
     /// Resolution is due by then (working days, Swedish calendar).
-    async fn resolve_due_at(&self) -> DateTime<Utc> {
-        self.record.resolve_due_at
+    async fn resolve_due_at(&self) -> Option<DateTime<Utc>> {
+        self.sees_service_levels()
+            .then_some(self.record.resolve_due_at)
     }
 
     /// Past a service level while the municipality has the next move.
-    async fn overdue(&self) -> bool {
-        self.record.is_overdue(Utc::now())
+    async fn overdue(&self) -> Option<bool> {
+        self.sees_service_levels()
+            .then(|| self.record.is_overdue(Utc::now()))
     }
 
     /// The resident's own words. Full access only; the read is logged.
@@ -390,9 +410,12 @@ impl Request {
     }
 
     /// Personal identity numbers are masked (`19800101-****`) in lists.
-    /// Full access only; the read is logged.
+    /// Full access only, never for a protected identity outside the owning
+    /// administration; the read is logged.
     async fn contact(&self, ctx: &Context<'_>) -> Option<Contact> {
-        self.personal_data(ctx, "contact");
+        if !self.personal_data(ctx, "contact") {
+            return None;
+        }
         let listed = self.listed;
         self.full_only(|r| Contact {
             name: r.contact_name.clone(),
@@ -405,9 +428,11 @@ impl Request {
         })
     }
 
-    /// Full access only; the read is logged.
+    /// Full access only, like `contact`; the read is logged.
     async fn location(&self, ctx: &Context<'_>) -> Option<Location> {
-        self.personal_data(ctx, "location");
+        if !self.personal_data(ctx, "location") {
+            return None;
+        }
         self.full_only(|r| Location {
             latitude: r.location_latitude,
             longitude: r.location_longitude,
@@ -723,6 +748,7 @@ impl Request {
             record: self.record.clone(),
             access: self.access,
             listed: true,
+            personal: self.personal,
         }
     }
 }

@@ -18,6 +18,13 @@ use crate::store;
 pub const CHANNEL_CAPACITY: usize = 1024;
 
 impl Services {
+    async fn current(&self, id: i64) -> Result<RequestRecord, ServiceError> {
+        let model = store::requests::find_by_id(self.db(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(RequestRecord::try_from(model)?)
+    }
+
     /// Tells subscribers that `request_id` has new events.
     pub(super) fn announce(&self, request_id: i64) {
         // No subscriber is not an error.
@@ -44,9 +51,13 @@ impl Services {
         Ok((record, access))
     }
 
-    /// Events of `request` committed from now on, as `access` may see them.
+    /// Events of `request` committed from now on, as the subscriber may see
+    /// them at that moment: staff access is decided again for every event
+    /// (a reroute or a protected identity changes it), and the stream ends
+    /// when the request leaves the caller's reach.
     pub async fn follow(
         &self,
+        caller: Caller,
         request: RequestRecord,
         access: Access,
     ) -> Result<impl Stream<Item = HistoryEntry> + use<>, ServiceError> {
@@ -54,11 +65,23 @@ impl Services {
         let mut seen = store::work::last_event_id(self.db(), request.id).await?;
         let services = self.clone();
         Ok(async_stream::stream! {
+            let mut request = request;
+            let mut access = access;
             loop {
                 match announcements.recv().await {
                     Ok(id) if id != request.id => continue,
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
+                }
+                if access != Access::Resident {
+                    let Ok(current) = services.current(request.id).await else {
+                        break;
+                    };
+                    access = services.access(&caller, &current);
+                    request = current;
+                    if access == Access::None {
+                        break;
+                    }
                 }
                 let Ok(new) = services.history_after(&request, access, seen).await else {
                     tracing::warn!(request = request.id, "cannot read new events for a subscriber");

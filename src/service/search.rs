@@ -8,7 +8,7 @@ use sea_orm::ColumnTrait;
 use sea_orm::Condition;
 
 use super::{RequestRecord, ServiceError, Services, actor};
-use crate::domain::actor::{Caller, Role};
+use crate::domain::actor::{Actor, Caller, Role};
 use crate::domain::contact::{normalise_email, normalise_phone};
 use crate::domain::personal_number::PersonalNumber;
 use crate::domain::reference::Reference;
@@ -69,26 +69,8 @@ impl Services {
         let mut query = self.search_query(filter)?;
         if !contact_centre {
             query.administrations = Some(actor.administrations.iter().cloned().collect());
-        } else if !query.terms.is_empty() || query.category.is_some() {
-            // A match on words or on category would reveal what a secret
-            // request is about: only requests the caller reads in full.
-            use requests::Column as C;
-            let own = if actor.has(Role::Handler) {
-                actor.administrations.iter().cloned().collect()
-            } else {
-                Vec::new()
-            };
-            query.readable_only = Some(
-                Condition::any()
-                    .add(
-                        Condition::all()
-                            .add(C::Confidential.eq(false))
-                            .add(C::ProtectedIdentity.eq(false)),
-                    )
-                    .add(C::RegisteredBy.eq(actor.sub.as_str()))
-                    .add(C::AdministrationCode.eq(self.catalogue().triage_administration()))
-                    .add(C::AdministrationCode.is_in(own)),
-            );
+        } else if query.reveals_content() {
+            query.readable_only = Some(self.readable_by_contact_centre(actor));
         }
         self.page(&query, first, after).await
     }
@@ -111,6 +93,29 @@ impl Services {
             ..Default::default()
         };
         self.page(&query, first, after).await
+    }
+
+    /// Requests the contact centre reads in full: a match on their words,
+    /// category or a person's identity would otherwise reveal what a secret
+    /// request is about, or whose it is. A protected identity is matched
+    /// only by its own administration's handlers.
+    fn readable_by_contact_centre(&self, actor: &Actor) -> Condition {
+        use requests::Column as C;
+        let own: Vec<String> = if actor.has(Role::Handler) {
+            actor.administrations.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let unprotected = |c: Condition| c.add(C::ProtectedIdentity.eq(false));
+        Condition::any()
+            .add(unprotected(Condition::all().add(C::Confidential.eq(false))))
+            .add(unprotected(
+                Condition::all().add(C::RegisteredBy.eq(actor.sub.as_str())),
+            ))
+            .add(unprotected(Condition::all().add(
+                C::AdministrationCode.eq(self.catalogue().triage_administration()),
+            )))
+            .add(C::AdministrationCode.is_in(own))
     }
 
     fn search_query(&self, filter: SearchFilter) -> Result<SearchQuery, ServiceError> {

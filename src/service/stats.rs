@@ -55,8 +55,12 @@ impl Services {
                 "statistics are for the system owner and handlers",
             ));
         };
-        if from >= to {
-            return Err(ServiceError::invalid("to", "must be after from"));
+        // Narrow periods would single out individual (secret) requests.
+        if to - from < chrono::Duration::days(1) {
+            return Err(ServiceError::invalid(
+                "to",
+                "must be at least one day after from",
+            ));
         }
         let period = Period {
             from,

@@ -57,7 +57,17 @@ impl Services {
     }
 
     /// Learns a stored correction once, however many times it is announced.
+    /// Corrections into confidential categories are not learned: the public
+    /// classify preview would then answer differently for words from secret
+    /// requests, and so reveal them.
     pub fn learn_correction(&self, id: i64, text: &str, category: &str) {
+        let catalogue = self.catalogue();
+        if catalogue
+            .category(category)
+            .is_none_or(|c| catalogue.is_confidential(c))
+        {
+            return;
+        }
         let first_time = self
             .inner
             .applied_corrections

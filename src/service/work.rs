@@ -278,34 +278,67 @@ impl Services {
         of: &str,
         expected_version: Option<i32>,
     ) -> Result<RequestRecord, ServiceError> {
+        let actor = actor(caller)?;
+        let duplicate_ref = Reference::parse(reference)?;
         let master_ref = Reference::parse(of).map_err(|mut e| {
             e.field = "of".into();
             ServiceError::from(e)
         })?;
-        let actor_ref = actor(caller)?;
-        let master = self.load_visible(self.db(), actor_ref, &master_ref).await?;
+        if duplicate_ref == master_ref {
+            return Err(ServiceError::invalid(
+                "of",
+                "a request cannot duplicate itself",
+            ));
+        }
+        let (tx, _turn) = self.begin_write().await?;
+        // Both rows locked, in id order, so two opposite merges cannot both
+        // succeed and leave each request waiting for the other.
+        let record = self.load_visible(&tx, actor, &duplicate_ref).await?;
+        let master = self.load_visible(&tx, actor, &master_ref).await?;
+        store::work::lock_rows(&tx, &[record.id, master.id]).await?;
+        let (record, master) = (
+            self.reload(&tx, record.id).await?,
+            self.reload(&tx, master.id).await?,
+        );
+        if !self.works_in(actor, &record.administration) {
+            return Err(ServiceError::forbidden(
+                "you do not work in this request's administration",
+            ));
+        }
+        // Merging shows the duplicate's resident the original's status:
+        // only for an original the caller reads in full.
+        if self.access(caller, &master) != Access::Full {
+            return Err(ServiceError::forbidden(
+                "you may merge only into a request you may read",
+            ));
+        }
+        check_version(&record, expected_version)?;
         if master.status == RequestStatus::Duplicate {
             return Err(ServiceError::conflict(format!(
                 "{} is itself a duplicate: mark it a duplicate of the original instead",
                 master.reference
             )));
         }
-        self.work_on(caller, reference, expected_version, |_, _, record| {
-            if record.id == master.id {
-                return Err(ServiceError::invalid(
-                    "of",
-                    "a request cannot duplicate itself",
-                ));
-            }
-            transition(record, RequestStatus::Duplicate)?;
-            let mut change = release(EventKind::MarkedDuplicate);
-            change.to = Some(RequestStatus::Duplicate);
-            change.note = Some(format!("duplicate of {}", master.reference));
-            change.detail = Some(json!({ "duplicateOf": master.reference }));
-            change.updates.duplicate_of = Set(Some(master.id));
-            Ok(change)
-        })
-        .await
+        transition(&record, RequestStatus::Duplicate)?;
+        let mut change = release(EventKind::MarkedDuplicate);
+        change.to = Some(RequestStatus::Duplicate);
+        change.note = Some(format!("duplicate of {}", master.reference));
+        change.detail = Some(json!({ "duplicateOf": master.reference }));
+        change.updates.duplicate_of = Set(Some(master.id));
+        let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
+        self.commit_announcing(tx, record.id).await?;
+        Ok(updated)
+    }
+
+    async fn reload(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: i64,
+    ) -> Result<RequestRecord, ServiceError> {
+        let model = store::requests::find_by_id(conn, id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(RequestRecord::try_from(model)?)
     }
 
     pub async fn add_comment(
@@ -324,6 +357,13 @@ impl Services {
         if self.access(&Caller::Authenticated(actor.clone()), &record) != Access::Full {
             return Err(ServiceError::forbidden("you may not write in this request"));
         }
+        // A note for the file is for anyone who reads the request in full;
+        // speaking to the resident is for those who handle it.
+        if !internal && !self.works_in(actor, &record.administration) {
+            return Err(ServiceError::forbidden(
+                "only the administration handling the request writes to the resident",
+            ));
+        }
         if record.status == RequestStatus::Closed && !internal {
             return Err(ServiceError::conflict(
                 "the request is closed: no more messages to the resident",
@@ -338,6 +378,10 @@ impl Services {
         }
         let event = staff_event(actor, record.status, comment, now);
         store::requests::append_events(&tx, record.id, vec![event]).await?;
+        if !internal && record.acknowledged_at.is_none() {
+            let days = self.working_days(record.received_at, now);
+            store::work::acknowledge(&tx, record.id, now, days).await?;
+        }
         self.commit_announcing(tx, record.id).await?;
         Ok(record)
     }
@@ -513,10 +557,13 @@ impl Services {
             updates.resolution_days = Set(Some(self.working_days(record.received_at, now)));
             updates.resolved_on_time = Set(Some(now <= record.resolve_due_at));
         }
-        if matches!(to, Closed | Referred) {
+        if matches!(to, Closed | Referred | Duplicate) {
             updates.closed_at = Set(Some(now));
-        } else if record.status == Referred {
+        } else if matches!(record.status, Referred | Duplicate) {
+            // Back in the municipality's hands: new personal data may come,
+            // and the retention clock starts again when it is finished.
             updates.closed_at = Set(None);
+            updates.purged_at = Set(None);
         }
     }
 

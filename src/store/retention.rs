@@ -1,7 +1,7 @@
 //! Finding and purging personal data of requests past their retention.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -26,7 +26,11 @@ pub async fn due(
     limit: u64,
 ) -> Result<Vec<i64>, StoreError> {
     use requests::Column as C;
-    let finished = [RequestStatus::Closed.code(), RequestStatus::Referred.code()];
+    let finished = [
+        RequestStatus::Closed.code(),
+        RequestStatus::Referred.code(),
+        RequestStatus::Duplicate.code(),
+    ];
     let scope = match categories {
         Categories::Only(code) => Condition::all().add(C::CategoryCode.eq(code)),
         Categories::AllBut(codes) => Condition::any()
@@ -69,6 +73,8 @@ pub async fn purge(
         .col_expr(C::LocationLatitude, Expr::value(Option::<f64>::None))
         .col_expr(C::LocationLongitude, Expr::value(Option::<f64>::None))
         .col_expr(C::PurgedAt, Expr::value(now))
+        // A change prepared from the unpurged row must not be committed.
+        .col_expr(C::Version, Expr::col(C::Version).add(1))
         .filter(C::Id.is_in(ids.iter().copied()))
         .exec(conn)
         .await?;

@@ -35,6 +35,19 @@ pub struct SearchQuery {
     pub readable_only: Option<Condition>,
 }
 
+impl SearchQuery {
+    /// Whether a match tells something about a request's content or the
+    /// person behind it (as opposed to reference, status, administration
+    /// and dates).
+    pub fn reveals_content(&self) -> bool {
+        !self.terms.is_empty()
+            || self.category.is_some()
+            || self.personal_number_digest.is_some()
+            || self.email.is_some()
+            || self.phone.is_some()
+    }
+}
+
 pub async fn search(
     conn: &impl ConnectionTrait,
     q: &SearchQuery,

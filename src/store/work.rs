@@ -225,3 +225,43 @@ pub async fn last_event_id(
         .await?
         .map_or(0, |e| e.id))
 }
+
+/// Records the first response without counting as a change of the request
+/// (its version stays, so nobody's pending edit is refused for it).
+pub async fn acknowledge(
+    conn: &impl ConnectionTrait,
+    id: i64,
+    now: DateTime<Utc>,
+    working_days: i32,
+) -> Result<(), StoreError> {
+    requests::Entity::update_many()
+        .col_expr(
+            requests::Column::AcknowledgedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            requests::Column::FirstResponseDays,
+            sea_orm::sea_query::Expr::value(working_days),
+        )
+        .filter(requests::Column::Id.eq(id))
+        .filter(requests::Column::AcknowledgedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks rows for this transaction, in id order so that transactions
+/// locking the same rows cannot deadlock (PostgreSQL; SQLite's single
+/// writer needs no row locks).
+pub async fn lock_rows(conn: &impl ConnectionTrait, ids: &[i64]) -> Result<(), StoreError> {
+    requests::Entity::find()
+        .select_only()
+        .column(requests::Column::Id)
+        .filter(requests::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(requests::Column::Id)
+        .lock(LockType::Update)
+        .into_tuple::<i64>()
+        .all(conn)
+        .await?;
+    Ok(())
+}

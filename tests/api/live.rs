@@ -174,3 +174,61 @@ async fn a_token_that_does_not_verify_gets_no_connection() {
     let refused = connect(&app, json!({ "Authorization": "Bearer not-a-token" })).await;
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn a_staff_stream_ends_when_the_request_is_rerouted_out_of_reach() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    let tf = app.handler("tf-anna", &["TF"]);
+    let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {tf}") }))
+        .await
+        .unwrap();
+    subscribe(&mut socket, json!({ "r": reference })).await;
+    let kc = app.contact_centre("kc-bertil");
+    let moved = app
+        .gql_as(
+            &kc,
+            "mutation($r: String!) { rerouteRequest(reference: $r, category: \"financial_assistance\", reason: \"gäller bistånd\") { status } }",
+            json!({ "r": reference }),
+        )
+        .await;
+    assert!(moved["errors"].is_null(), "{moved}");
+    let soc = app.handler("soc-sara", &["SOC"]);
+    let note = app
+        .gql_as(&soc, "mutation($r: String!) { addComment(reference: $r, body: \"hemlig anteckning\") { status } }", json!({ "r": reference }))
+        .await;
+    assert!(note["errors"].is_null(), "{note}");
+    while let Some(message) = next(&mut socket).await {
+        assert!(!message.to_string().contains("hemlig"), "{message}");
+        if message["type"] == "complete" {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn personal_data_is_not_served_over_the_websocket_where_reads_are_not_logged() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig", "contact": { "email": "anna@example.se" } }))
+        .await;
+    let tf = app.handler("tf-anna", &["TF"]);
+    let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {tf}") }))
+        .await
+        .unwrap();
+    send(
+        &mut socket,
+        json!({ "id": "q", "type": "subscribe", "payload": {
+            "query": "query($r: String!) { requestByReference(reference: $r) { status description contact { email } } }",
+            "variables": { "r": p["request"]["reference"] } } }),
+    )
+    .await;
+    let answer = next(&mut socket).await.expect("an answer");
+    let request = &answer["payload"]["data"]["requestByReference"];
+    assert_eq!(request["status"], "QUEUED", "{answer}");
+    assert_eq!(request["description"], Value::Null);
+    assert_eq!(request["contact"], Value::Null);
+}

@@ -302,3 +302,85 @@ async fn statistics_count_volumes_service_levels_and_routing_quality() {
         .await;
     assert_eq!(field(&backwards), "to");
 }
+
+#[tokio::test]
+async fn a_protected_identity_in_triage_shows_the_contact_centre_the_text_but_no_contact_data() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({
+            "description": "Hej, jag undrar en sak om mitt ärende",
+            "protectedIdentity": true,
+            "contact": { "name": "Anna Svensson", "email": "anna.svensson@example.se" },
+            "location": { "address": "Hemligvägen 1" }
+        }))
+        .await;
+    assert_eq!(p["request"]["status"], "TRIAGE");
+    let kc = app.contact_centre("kc-bertil");
+    let queue = ok(&app, &kc, "{ queue(code: \"TRIAGE\") { nodes { description contact { name } location { address } } } }", json!({})).await;
+    let seen = &queue["queue"]["nodes"][0];
+    assert_eq!(
+        seen["description"], "Hej, jag undrar en sak om mitt ärende",
+        "triage needs the text"
+    );
+    assert_eq!(seen["contact"], Value::Null);
+    assert_eq!(seen["location"], Value::Null);
+}
+
+#[tokio::test]
+async fn only_the_handling_administration_writes_to_the_resident() {
+    let app = spawn_app().await;
+    let (reference, _) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    let kc = app.contact_centre("kc-bertil");
+    let comment = "mutation($r: String!, $i: Boolean!) { addComment(reference: $r, body: \"Ringde in\", internal: $i) { status } }";
+    let public = app
+        .gql_as(&kc, comment, json!({ "r": reference, "i": false }))
+        .await;
+    assert_eq!(code(&public), "FORBIDDEN", "{public}");
+    ok(&app, &kc, comment, json!({ "r": reference, "i": true })).await;
+    let anna = app.handler("tf-anna", &["TF"]);
+    ok(&app, &anna, comment, json!({ "r": reference, "i": false })).await;
+    let queue = ok(
+        &app,
+        &anna,
+        "{ queue(code: \"TF\") { counts { overdue } nodes { overdue } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        queue["queue"]["nodes"][0]["overdue"], false,
+        "a message to the resident is a first response"
+    );
+}
+
+#[tokio::test]
+async fn statistics_refuse_periods_narrow_enough_to_single_out_a_request() {
+    let app = spawn_app().await;
+    let admin = app.token("admin-cecilia", &["admin"], &[]);
+    let narrow = app
+        .gql_as(
+            &admin,
+            "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) { total } }",
+            json!({ "f": "2026-11-26T10:00:00Z", "t": "2026-11-26T10:05:00Z" }),
+        )
+        .await;
+    assert_eq!(field(&narrow), "to", "{narrow}");
+}
+
+#[tokio::test]
+async fn a_request_may_be_merged_only_into_one_the_handler_reads_in_full() {
+    let app = spawn_app().await;
+    let (kc_request, _) = submit_with_contact(&app, "Hej, jag undrar en sak om mitt ärende").await;
+    let secret = app
+        .submit(json!({ "description": "Jag behöver försörjningsstöd", "categoryHint": "financial_assistance" }))
+        .await;
+    let kc = app.contact_centre("kc-bertil");
+    ok(&app, &kc, "mutation($r: String!) { rerouteRequest(reference: $r, category: \"general_question\", reason: \"allmän fråga\") { status } }", json!({ "r": kc_request })).await;
+    let merge = app
+        .gql_as(
+            &kc,
+            "mutation($r: String!, $o: String!) { markDuplicate(reference: $r, of: $o) { status } }",
+            json!({ "r": kc_request, "o": secret["request"]["reference"] }),
+        )
+        .await;
+    assert_eq!(code(&merge), "FORBIDDEN", "{merge}");
+}
