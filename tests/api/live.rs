@@ -11,15 +11,18 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::support::{TestApp, spawn_app};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const SUBSCRIBE: &str = "subscription($r: String!, $t: String) {
     requestEvents(reference: $r, trackingCode: $t) { kind status message note actor { id } } }";
 
 async fn connect(app: &TestApp, payload: Value) -> Result<Socket, String> {
-    let mut request = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .unwrap();
+    connect_to(&format!("ws://{}/graphql/ws", app.addr), payload).await
+}
+
+/// A graphql-transport-ws connection to `url`, initialised with `payload`.
+pub(crate) async fn connect_to(url: &str, payload: Value) -> Result<Socket, String> {
+    let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().unwrap(),
@@ -61,13 +64,13 @@ async fn next(socket: &mut Socket) -> Option<Value> {
 }
 
 /// The payload of the next `next` message of subscription "1".
-async fn next_event(socket: &mut Socket) -> Value {
+pub(crate) async fn next_event(socket: &mut Socket) -> Value {
     let message = next(socket).await.expect("an event");
     assert_eq!(message["type"], "next", "{message}");
     message["payload"]["data"]["requestEvents"].clone()
 }
 
-async fn subscribe(socket: &mut Socket, variables: Value) {
+pub(crate) async fn subscribe(socket: &mut Socket, variables: Value) {
     send(
         socket,
         json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIBE, "variables": variables } }),

@@ -8,6 +8,7 @@ mod limits;
 mod live;
 mod lookup;
 mod privacy;
+mod replicas;
 mod restart;
 mod schema;
 mod search;

@@ -8,9 +8,9 @@ use serde_json::json;
 
 use crate::support::{LOOKUP, SUBMIT, fresh_database};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
@@ -24,7 +24,7 @@ impl Server {
 
     /// Starts the binary on a free port, configured by `configure`, and
     /// waits until it is ready.
-    async fn spawn(configure: impl FnOnce(&mut Command)) -> Self {
+    pub(crate) async fn spawn(configure: impl FnOnce(&mut Command)) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -58,7 +58,7 @@ impl Server {
         panic!("server did not become ready");
     }
 
-    async fn gql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+    pub(crate) async fn gql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
         reqwest::Client::new()
             .post(format!("{}/graphql", self.base))
             .json(&json!({ "query": query, "variables": variables }))
