@@ -108,6 +108,7 @@ impl App {
             max_aliases: config.graphql_max_aliases,
             introspection: config.graphql_introspection,
         };
+        crate::http::metrics::handle();
         let auth = Authenticator::from_settings(&config.auth_settings()).await?;
         tracing::info!("tokens: {}", auth.describe());
         let state = HttpState {

@@ -55,7 +55,8 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .limit_directives(MAX_DIRECTIVES_PER_FIELD)
-    .extension(limits::AliasLimit(limits.max_aliases));
+    .extension(limits::AliasLimit(limits.max_aliases))
+    .extension(crate::http::metrics::GraphqlMetrics);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

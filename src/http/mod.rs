@@ -24,6 +24,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub mod metrics;
+
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;
 use crate::graphql::error::{BAD_USER_INPUT, ensure_codes};
@@ -73,7 +75,9 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics::render))
         .with_state(state)
+        .layer(middleware::from_fn(metrics::track_http))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(CatchPanicLayer::custom(panic_response))

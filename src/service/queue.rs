@@ -115,3 +115,37 @@ fn decode_cursor(cursor: &str) -> Result<QueuePosition, ServiceError> {
         id: id.parse().map_err(|_| invalid())?,
     })
 }
+
+/// Figures an operator watches, read when /metrics is scraped.
+pub struct OperationalGauges {
+    pub queues: Vec<QueueGauge>,
+    pub pool_size: u32,
+    pub pool_idle: usize,
+}
+
+pub struct QueueGauge {
+    pub code: String,
+    pub counts: QueueCounts,
+}
+
+impl Services {
+    pub async fn operational_gauges(&self) -> Result<OperationalGauges, ServiceError> {
+        let now = Utc::now();
+        let mut queues = Vec::new();
+        for adm in self.catalogue().administrations() {
+            for queue in &adm.queues {
+                let counts = store::work::queue_counts(self.db(), &queue.code, now).await?;
+                queues.push(QueueGauge {
+                    code: queue.code.clone(),
+                    counts,
+                });
+            }
+        }
+        let (pool_size, pool_idle) = store::pool_use(self.db());
+        Ok(OperationalGauges {
+            queues,
+            pool_size,
+            pool_idle,
+        })
+    }
+}

@@ -85,6 +85,8 @@ impl Services {
             .await
         {
             Ok((request, tracking_code)) => {
+                metrics::counter!("envagin_requests_routed_total", "outcome" => request.status.code())
+                    .increment(1);
                 tracing::info!(
                     reference = %request.reference,
                     status = request.status.code(),

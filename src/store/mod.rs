@@ -110,3 +110,17 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
 pub fn backend(db: &impl ConnectionTrait) -> DbBackend {
     db.get_database_backend()
 }
+
+/// Open and idle connections of the pool.
+pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+}

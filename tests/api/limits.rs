@@ -234,3 +234,28 @@ async fn every_answer_carries_a_request_id_the_client_may_choose() {
         "{replaced}"
     );
 }
+
+#[tokio::test]
+async fn metrics_are_scraped_in_prometheus_text_format() {
+    let app = spawn_app().await;
+    app.submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let _ = app
+        .gql("{ catalogue { categories { code } } }", json!({}))
+        .await;
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    for series in [
+        "envagin_http_requests_total{",
+        "envagin_http_request_duration_seconds_bucket{",
+        "envagin_graphql_operations_total{operation=\"submitRequest\",outcome=\"ok\"}",
+        "envagin_graphql_operation_duration_seconds_bucket{operation=\"catalogue\"",
+        "envagin_requests_routed_total{outcome=\"QUEUED\"}",
+        "envagin_queue_requests{queue=\"TF\",status=\"queued\"}",
+        "envagin_queue_overdue{queue=\"TRIAGE\"}",
+        "envagin_db_pool_connections",
+    ] {
+        assert!(text.contains(series), "missing {series} in\n{text}");
+    }
+}
