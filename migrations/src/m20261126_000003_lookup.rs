@@ -27,6 +27,13 @@ enum Requests {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
+enum RequestEvents {
+    Table,
+    AdministrationCode,
+    Confidential,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
 enum RequestSearchTerms {
     Table,
     Term,
@@ -63,6 +70,24 @@ impl MigrationTrait for Migration {
                 .alter_table(
                     Table::alter()
                         .table(Requests::Table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        // Each event remembers whose it was: a note written in a secret
+        // administration stays secret after the request moves on.
+        for column in [
+            string_len_null(RequestEvents::AdministrationCode, 32),
+            boolean(RequestEvents::Confidential)
+                .default(false)
+                .to_owned(),
+        ] {
+            let mut column = column;
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(RequestEvents::Table)
                         .add_column(&mut column)
                         .to_owned(),
                 )

@@ -470,7 +470,7 @@ impl Request {
     /// status changes only.
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
         let entries = services(ctx)?
-            .history(&self.record, self.access)
+            .history(&self.record, self.access, super::caller(ctx))
             .await
             .gql()?;
         Ok(entries.into_iter().map(HistoryEvent).collect())

@@ -83,7 +83,7 @@ impl Services {
                         break;
                     }
                 }
-                let Ok(new) = services.history_after(&request, access, seen).await else {
+                let Ok(new) = services.history_after(&request, access, &caller, seen).await else {
                     tracing::warn!(request = request.id, "cannot read new events for a subscriber");
                     continue;
                 };

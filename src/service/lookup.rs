@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 
 use super::{RequestRecord, ServiceError, Services};
+use crate::domain::actor::Caller;
 use crate::domain::history::{ActorKind, EventKind};
 use crate::domain::policy::Access;
 use crate::domain::reference::Reference;
@@ -98,23 +99,26 @@ impl Services {
         &self,
         request: &RequestRecord,
         access: Access,
+        viewer: &Caller,
     ) -> Result<Vec<HistoryEntry>, ServiceError> {
-        let events = match access {
-            Access::Full => store::work::all_events(self.db(), request.id).await?,
-            _ => store::requests::public_events(self.db(), request.id).await?,
-        };
-        events
+        Ok(self
+            .history_after(request, access, viewer, 0)
+            .await?
             .into_iter()
-            .filter(|e| access != Access::StatusOnly || e.to_status.is_some())
-            .map(|e| entry(e, access))
-            .collect()
+            .map(|(_, entry)| entry)
+            .collect())
     }
 
     /// Events after `after_id`, with their ids, as `access` may see them.
+    /// Even with full access to the request now, an event written while a
+    /// secret administration owned it shows only its status change, unless
+    /// the viewer handles that administration (OSL 8 kap 2 §: a request
+    /// moved on from social services does not open their notes).
     pub(super) async fn history_after(
         &self,
         request: &RequestRecord,
         access: Access,
+        viewer: &Caller,
         after_id: i64,
     ) -> Result<Vec<(i64, HistoryEntry)>, ServiceError> {
         let events = match access {
@@ -124,8 +128,11 @@ impl Services {
         events
             .into_iter()
             .filter(|e| e.id > after_id)
-            .filter(|e| access != Access::StatusOnly || e.to_status.is_some())
-            .map(|e| Ok((e.id, entry(e, access)?)))
+            .filter_map(|e| {
+                let level = event_access(&e, access, viewer);
+                (level != Access::StatusOnly || e.to_status.is_some()).then_some((e, level))
+            })
+            .map(|(e, level)| Ok((e.id, entry(e, level)?)))
             .collect()
     }
 
@@ -214,9 +221,24 @@ impl Services {
             detail: None,
             at: now,
         };
-        store::requests::append_events(&tx, record.id, vec![event]).await?;
+        store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
         self.commit_announcing(tx, record.id).await?;
         Ok(updated)
+    }
+}
+
+/// What `viewer` may see of one event, given their access to the request.
+fn event_access(e: &request_events::Model, access: Access, viewer: &Caller) -> Access {
+    let secret_elsewhere = e.confidential
+        && !viewer.actor().is_some_and(|a| {
+            e.administration_code
+                .as_deref()
+                .is_some_and(|adm| a.handles(adm))
+        });
+    if access == Access::Full && secret_elsewhere {
+        Access::StatusOnly
+    } else {
+        access
     }
 }
 

@@ -262,6 +262,14 @@ impl RequestRecord {
         }
     }
 
+    /// Whose the events written now are.
+    pub(crate) fn event_scope(&self) -> crate::store::requests::EventScope {
+        crate::store::requests::EventScope {
+            administration: self.administration.clone(),
+            confidential: self.confidential,
+        }
+    }
+
     /// Past its service level while the municipality has the next move.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
         matches!(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{ServiceError, Services};
 use crate::domain::history::{ActorKind, EventKind};
 use crate::store;
-use crate::store::requests::NewEvent;
+use crate::store::requests::{EventScope, NewEvent};
 use crate::store::retention::Categories;
 
 /// What replaces free text once purged.
@@ -55,8 +55,13 @@ impl Services {
                 return Ok(total);
             }
             store::retention::purge(&tx, &ids, PURGED_MARKER, now).await?;
+            // The purge event carries no content: it is nobody's secret.
+            let scope = EventScope {
+                administration: String::new(),
+                confidential: false,
+            };
             for id in &ids {
-                store::requests::append_events(&tx, *id, vec![purged_event(now)]).await?;
+                store::requests::append_events(&tx, *id, &scope, vec![purged_event(now)]).await?;
             }
             tx.commit().await?;
             total += ids.len();

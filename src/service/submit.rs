@@ -18,7 +18,7 @@ use crate::domain::status::RequestStatus;
 use crate::domain::submission::{Submission, SubmissionInput};
 use crate::domain::tracking::TrackingCode;
 use crate::store::entities::{idempotency_keys, requests};
-use crate::store::requests::NewEvent;
+use crate::store::requests::{EventScope, NewEvent};
 use crate::store::{self, StoreError};
 
 pub struct SubmitOutcome {
@@ -134,7 +134,12 @@ impl Services {
         let sequence = store::requests::next_sequence(&tx).await?;
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
         let model = store::requests::insert(&tx, row).await?;
-        store::requests::append_events(&tx, model.id, first_events(route, submitter, now)).await?;
+        let scope = EventScope {
+            administration: route.administration.clone(),
+            confidential: route.confidential,
+        };
+        store::requests::append_events(&tx, model.id, &scope, first_events(route, submitter, now))
+            .await?;
         store::requests::index_terms(&tx, model.id, search::terms(&submission.description)).await?;
         if let Some(claim) = claim {
             let record = idempotency_keys::Model {

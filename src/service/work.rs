@@ -377,7 +377,7 @@ impl Services {
             comment.message = Some(body);
         }
         let event = staff_event(actor, record.status, comment, now);
-        store::requests::append_events(&tx, record.id, vec![event]).await?;
+        store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
         if !internal && record.acknowledged_at.is_none() {
             let days = self.working_days(record.received_at, now);
             store::work::acknowledge(&tx, record.id, now, days).await?;
@@ -537,7 +537,7 @@ impl Services {
                 )
             })?;
         let event = staff_event(actor, record.status, change, now);
-        store::requests::append_events(tx, record.id, vec![event]).await?;
+        store::requests::append_events(tx, record.id, &record.event_scope(), vec![event]).await?;
         Ok(RequestRecord::try_from(updated)?)
     }
 

@@ -52,9 +52,18 @@ pub struct NewEvent {
     pub at: DateTime<Utc>,
 }
 
+/// Whose an event is: the administration owning the request when it
+/// happened, and whether that made it secret.
+#[derive(Debug, Clone)]
+pub struct EventScope {
+    pub administration: String,
+    pub confidential: bool,
+}
+
 pub async fn append_events(
     conn: &impl ConnectionTrait,
     request_id: i64,
+    scope: &EventScope,
     events: Vec<NewEvent>,
 ) -> Result<(), StoreError> {
     let rows = events.into_iter().map(|e| request_events::ActiveModel {
@@ -69,6 +78,8 @@ pub async fn append_events(
         message: Set(e.message),
         note: Set(e.note),
         detail: Set(e.detail),
+        administration_code: Set(Some(scope.administration.clone())),
+        confidential: Set(scope.confidential),
         created_at: Set(e.at),
         ..Default::default()
     });

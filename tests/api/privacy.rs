@@ -384,3 +384,46 @@ async fn a_request_may_be_merged_only_into_one_the_handler_reads_in_full() {
         .await;
     assert_eq!(code(&merge), "FORBIDDEN", "{merge}");
 }
+
+#[tokio::test]
+async fn notes_written_in_social_services_stay_there_when_the_request_moves_on() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Jag behöver ekonomiskt bistånd till hyran", "categoryHint": "financial_assistance" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    assert_eq!(p["request"]["administration"], "SOC", "{p}");
+    let soc = app.handler("soc-sara", &["SOC"]);
+    ok(&app, &soc, "mutation($r: String!) { addComment(reference: $r, body: \"känd hos oss sedan tidigare\") { status } }", json!({ "r": reference })).await;
+    ok(&app, &soc, "mutation($r: String!) { rerouteRequest(reference: $r, category: \"street_lighting\", reason: \"inte vårt, pågående utredning\") { status } }", json!({ "r": reference })).await;
+    let tf = app.handler("tf-anna", &["TF"]);
+    let seen = ok(&app, &tf, BY_REFERENCE, json!({ "r": reference })).await;
+    let text = seen.to_string();
+    assert!(
+        !text.contains("känd hos oss") && !text.contains("utredning"),
+        "{seen}"
+    );
+    let history = seen["requestByReference"]["history"].as_array().unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e["kind"] == "REROUTED" && e["status"] == "QUEUED"),
+        "the move itself is shown: {seen}"
+    );
+    ok(
+        &app,
+        &tf,
+        "mutation($r: String!) { addComment(reference: $r, body: \"tittar på det\") { status } }",
+        json!({ "r": reference }),
+    )
+    .await;
+    let later = ok(&app, &tf, BY_REFERENCE, json!({ "r": reference })).await;
+    assert!(
+        later.to_string().contains("tittar på det"),
+        "TF's own notes are TF's: {later}"
+    );
+    let back = app
+        .gql_as(&soc, BY_REFERENCE, json!({ "r": reference }))
+        .await;
+    assert_eq!(code(&back), "NOT_FOUND", "SOC no longer reads it: {back}");
+}

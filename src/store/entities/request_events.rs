@@ -16,6 +16,9 @@ pub struct Model {
     pub message: Option<String>,
     pub note: Option<String>,
     pub detail: Option<String>,
+    /// The administration that owned the request when this happened.
+    pub administration_code: Option<String>,
+    pub confidential: bool,
     pub created_at: DateTimeUtc,
 }
 
