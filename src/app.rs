@@ -90,6 +90,7 @@ impl App {
             lookup_failures: config.lookup_failures,
             lookup_window: Duration::from_secs(config.lookup_window_secs),
             retention_days: config.retention_days,
+            max_backdating_days: config.max_backdating_days,
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
         let services = Services::new(db, catalogue, classifier, calendar, settings);

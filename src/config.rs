@@ -84,6 +84,11 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_RETENTION_DAYS", default_value_t = 365)]
     pub retention_days: u32,
 
+    /// How many days back staff may date when a phone call, visit, e-mail
+    /// or letter reached the municipality (`receivedAt`).
+    #[arg(long, env = "ENVAGIN_MAX_BACKDATING_DAYS", default_value_t = 30)]
+    pub max_backdating_days: u32,
+
     /// How often the retention purge runs, in seconds.
     #[arg(long, env = "ENVAGIN_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
     pub retention_interval_secs: u64,

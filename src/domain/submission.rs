@@ -26,6 +26,9 @@ pub struct SubmissionInput {
     pub language: Option<String>,
     pub idempotency_key: Option<String>,
     pub protected_identity: bool,
+    /// When a request registered by staff reached the municipality (a
+    /// letter that arrived yesterday); web submissions arrive now.
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -75,6 +78,7 @@ pub struct Submission {
     pub location: Location,
     pub contact: Contact,
     pub protected_identity: bool,
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
@@ -124,6 +128,7 @@ impl Submission {
             location,
             contact,
             protected_identity: input.protected_identity,
+            received_at: input.received_at,
             idempotency_key,
         })
     }

@@ -111,6 +111,9 @@ pub struct SubmitRequestInput {
     /// Skyddade personuppgifter: show and send no personal data.
     #[graphql(default)]
     pub protected_identity: bool,
+    /// For staff registering a call, visit, e-mail or letter: when it
+    /// reached the municipality (Förvaltningslagen 22 §). Default: now.
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 impl From<SubmitRequestInput> for SubmissionInput {
@@ -133,6 +136,7 @@ impl From<SubmitRequestInput> for SubmissionInput {
             language: i.language,
             idempotency_key: i.idempotency_key,
             protected_identity: i.protected_identity,
+            received_at: i.received_at,
         }
     }
 }

@@ -120,6 +120,8 @@ pub struct Settings {
     pub lookup_window: std::time::Duration,
     /// Days after closing before personal data is purged.
     pub retention_days: u32,
+    /// How far back staff may date a request's receipt.
+    pub max_backdating_days: u32,
 }
 
 /// Everything a use case needs; cheap to clone into every request.

@@ -60,6 +60,7 @@ impl Services {
         let now = Utc::now();
         let submission =
             Submission::validate(input, now.date_naive()).map_err(ServiceError::InvalidInput)?;
+        self.check_received_at(&submission, now)?;
         let claim = submission
             .idempotency_key
             .as_deref()
@@ -128,8 +129,11 @@ impl Services {
             .personal_number
             .as_ref()
             .map(|p| p.search_digest(&self.inner.settings.search_key)));
-        row.ack_due_at = Set(self.inner.calendar.due_at(now, ack_days));
-        row.resolve_due_at = Set(self.inner.calendar.due_at(now, resolve_days));
+        // Förvaltningslagen 22 §: received when it reached the municipality.
+        let received = submission.received_at.unwrap_or(now);
+        row.received_at = Set(received);
+        row.ack_due_at = Set(self.inner.calendar.due_at(received, ack_days));
+        row.resolve_due_at = Set(self.inner.calendar.due_at(received, resolve_days));
         let (tx, _turn) = self.begin_write().await?;
         let sequence = store::requests::next_sequence(&tx).await?;
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
@@ -158,6 +162,36 @@ impl Services {
         }
         tx.commit().await?;
         Ok((RequestRecord::try_from(model)?, tracking_code))
+    }
+
+    /// A receipt time given by staff: for channels other than the web, not
+    /// in the future and not older than the configured limit.
+    fn check_received_at(
+        &self,
+        submission: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let Some(received) = submission.received_at else {
+            return Ok(());
+        };
+        let problem = if submission.channel == Channel::Web {
+            Some("is set by the server for web submissions".to_owned())
+        } else if received > now + chrono::Duration::minutes(5) {
+            Some("must not be in the future".to_owned())
+        } else if received
+            < now - chrono::Duration::days(i64::from(self.inner.settings.max_backdating_days))
+        {
+            Some(format!(
+                "must be within the last {} days",
+                self.inner.settings.max_backdating_days
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(message) => Err(ServiceError::invalid("receivedAt", &message)),
+            None => Ok(()),
+        }
     }
 
     /// Working days to first response and resolution for a new request.

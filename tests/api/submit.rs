@@ -416,3 +416,60 @@ async fn the_suite_runs_on_the_database_ci_asked_for() {
     };
     assert_eq!(app.db().await.get_database_backend(), expected);
 }
+
+#[tokio::test]
+async fn a_letter_counts_as_received_when_it_reached_the_municipality() {
+    let app = spawn_app().await;
+    let agent = app.contact_centre("kc-bertil");
+    let received = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+    let answer = app
+        .gql_as(
+            &agent,
+            "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { request { reference } } }",
+            json!({ "i": { "description": "Brev om trasig gatlampa på Storgatan", "channel": "LETTER", "receivedAt": received } }),
+        )
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let reference = answer["data"]["submitRequest"]["request"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tf = app.handler("tf-anna", &["TF"]);
+    let seen = app
+        .gql_as(
+            &tf,
+            "query($r: String!) { requestByReference(reference: $r) { receivedAt createdAt } }",
+            json!({ "r": reference }),
+        )
+        .await;
+    let r = &seen["data"]["requestByReference"];
+    let received_at =
+        chrono::DateTime::parse_from_rfc3339(r["receivedAt"].as_str().unwrap()).unwrap();
+    let created_at =
+        chrono::DateTime::parse_from_rfc3339(r["createdAt"].as_str().unwrap()).unwrap();
+    assert!(
+        created_at - received_at > chrono::Duration::days(2),
+        "{seen}"
+    );
+
+    for (channel, when) in [
+        ("WEB", received.clone()),
+        (
+            "LETTER",
+            (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339(),
+        ),
+        (
+            "LETTER",
+            (chrono::Utc::now() - chrono::Duration::days(40)).to_rfc3339(),
+        ),
+    ] {
+        let refused = app
+            .gql_as(
+                &agent,
+                "mutation($i: SubmitRequestInput!) { submitRequest(input: $i) { trackingCode } }",
+                json!({ "i": { "description": "Brev", "channel": channel, "receivedAt": when } }),
+            )
+            .await;
+        assert_eq!(field(&refused), "receivedAt", "{channel} {when}: {refused}");
+    }
+}
