@@ -91,6 +91,7 @@ impl App {
             lookup_window: Duration::from_secs(config.lookup_window_secs),
             retention_days: config.retention_days,
             max_backdating_days: config.max_backdating_days,
+            auto_close_days: config.auto_close_days,
             idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
         };
         let services = Services::new(db, catalogue, classifier, calendar, settings);
@@ -101,7 +102,7 @@ impl App {
         tokio::spawn(services.clone().listen_for_replicas());
         crate::jobs::spawn(
             services.clone(),
-            Duration::from_secs(config.retention_interval_secs.max(1)),
+            Duration::from_secs(config.jobs_interval_secs.max(1)),
         );
         let limits = Limits {
             max_depth: config.graphql_max_depth,

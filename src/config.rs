@@ -89,9 +89,14 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_MAX_BACKDATING_DAYS", default_value_t = 30)]
     pub max_backdating_days: u32,
 
-    /// How often the retention purge runs, in seconds.
-    #[arg(long, env = "ENVAGIN_RETENTION_INTERVAL_SECS", default_value_t = 3600)]
-    pub retention_interval_secs: u64,
+    /// Days a resolved request waits for the resident's reply before it is
+    /// closed automatically.
+    #[arg(long, env = "ENVAGIN_AUTO_CLOSE_DAYS", default_value_t = 14)]
+    pub auto_close_days: u32,
+
+    /// How often the background jobs run, in seconds.
+    #[arg(long, env = "ENVAGIN_JOBS_INTERVAL_SECS", default_value_t = 3600)]
+    pub jobs_interval_secs: u64,
 
     /// How long a submission's idempotency key is remembered, in hours.
     #[arg(long, env = "ENVAGIN_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]

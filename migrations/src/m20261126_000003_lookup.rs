@@ -24,6 +24,7 @@ enum Requests {
     ResolvedOnTime,
     Triaged,
     Rerouted,
+    UpdatedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -121,6 +122,11 @@ impl MigrationTrait for Migration {
                 "idx_requests_created_adm",
                 vec![Requests::CreatedAt, Requests::AdministrationCode],
             ),
+            // Closing resolved requests finds them by age.
+            (
+                "idx_requests_status_updated",
+                vec![Requests::Status, Requests::UpdatedAt],
+            ),
             // The retention purge finds finished requests by age.
             (
                 "idx_requests_closed",
@@ -215,6 +221,7 @@ impl MigrationTrait for Migration {
             "idx_requests_administration",
             "idx_requests_category",
             "idx_requests_created_adm",
+            "idx_requests_status_updated",
             "idx_requests_closed",
         ] {
             manager

@@ -9,15 +9,18 @@ use chrono::Utc;
 use crate::service::Services;
 
 /// Starts the jobs; they run until the process ends.
-pub fn spawn(services: Services, retention_interval: Duration) {
-    tokio::spawn(retention(services, retention_interval));
+pub fn spawn(services: Services, every: Duration) {
+    tokio::spawn(run(services, every));
 }
 
-async fn retention(services: Services, every: Duration) {
+async fn run(services: Services, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if let Err(e) = services.close_resolved(Utc::now()).await {
+            tracing::error!(error = %e, "closing resolved requests failed; retrying at the next interval");
+        }
         if let Err(e) = services.purge_expired(Utc::now()).await {
             tracing::error!(error = %e, "retention purge failed; retrying at the next interval");
         }

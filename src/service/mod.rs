@@ -7,6 +7,7 @@
 //! one place each (see `graphql::error`).
 
 mod access_log;
+mod auto_close;
 pub mod catalogue;
 mod events;
 mod lookup;
@@ -122,6 +123,8 @@ pub struct Settings {
     pub retention_days: u32,
     /// How far back staff may date a request's receipt.
     pub max_backdating_days: u32,
+    /// Days a resolved request waits for a reply before closing.
+    pub auto_close_days: u32,
 }
 
 /// Everything a use case needs; cheap to clone into every request.

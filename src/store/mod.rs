@@ -3,6 +3,7 @@
 //! connection or transaction; the service layer owns transaction boundaries.
 
 pub mod access_log;
+pub mod auto_close;
 pub mod catalogue;
 pub mod entities;
 pub mod requests;

@@ -168,7 +168,7 @@ async fn a_handler_can_protect_the_identity_of_a_resident_after_submission() {
 async fn personal_data_of_closed_requests_is_purged_after_the_retention_period() {
     let app = spawn_app_with(|c| {
         c.retention_days = 0;
-        c.retention_interval_secs = 1;
+        c.jobs_interval_secs = 1;
     })
     .await;
     let (closed, tracking) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
@@ -426,4 +426,45 @@ async fn notes_written_in_social_services_stay_there_when_the_request_moves_on()
         .gql_as(&soc, BY_REFERENCE, json!({ "r": reference }))
         .await;
     assert_eq!(code(&back), "NOT_FOUND", "SOC no longer reads it: {back}");
+}
+
+#[tokio::test]
+async fn a_resolved_request_without_reply_is_closed_automatically() {
+    let app = spawn_app_with(|c| {
+        c.auto_close_days = 0;
+        c.jobs_interval_secs = 1;
+    })
+    .await;
+    let (reference, tracking) = submit_with_contact(&app, "Gatlampan på Storgatan är trasig").await;
+    let anna = app.handler("tf-anna", &["TF"]);
+    ok(
+        &app,
+        &anna,
+        "mutation($r: String!) { claimRequest(reference: $r) { status } }",
+        json!({ "r": reference }),
+    )
+    .await;
+    ok(&app, &anna, "mutation($r: String!) { setStatus(reference: $r, status: RESOLVED, messageToCitizen: \"Lagad\") { status } }", json!({ "r": reference })).await;
+    let mut status = Value::Null;
+    for _ in 0..40 {
+        let seen = app
+            .gql(
+                LOOKUP,
+                json!({ "reference": reference, "trackingCode": tracking }),
+            )
+            .await;
+        status = seen["data"]["request"]["status"].clone();
+        if status == "CLOSED" {
+            let last = seen["data"]["request"]["history"]
+                .as_array()
+                .unwrap()
+                .last()
+                .cloned()
+                .unwrap();
+            assert_eq!(last["status"], "CLOSED");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, "CLOSED");
 }
