@@ -95,10 +95,10 @@ impl Services {
         self.page(&query, first, after).await
     }
 
-    /// Requests the contact centre reads in full: a match on their words,
-    /// category or a person's identity would otherwise reveal what a secret
-    /// request is about, or whose it is. A protected identity is matched
-    /// only by its own administration's handlers.
+    /// Requests the contact centre reads in full: a match on their words or
+    /// category would otherwise reveal what a secret request is about. A
+    /// protected identity is matched only by its own administration's
+    /// handlers.
     fn readable_by_contact_centre(&self, actor: &Actor) -> Condition {
         use requests::Column as C;
         let own: Vec<String> = if actor.has(Role::Handler) {
