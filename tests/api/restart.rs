@@ -241,3 +241,36 @@ async fn the_server_log_carries_no_personal_data_even_at_debug_level() {
         assert!(!log.contains(secret), "the log contains {secret:?}");
     }
 }
+
+#[tokio::test]
+async fn the_server_reaches_postgresql_over_tls_when_the_url_asks_for_it() {
+    use sea_orm::ConnectionTrait;
+    // Only where the test server speaks TLS (.ci/with-postgres sets this).
+    if std::env::var("ENVAGIN_TEST_POSTGRES_TLS").is_err() {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let tls_url = format!("{url}{separator}sslmode=require");
+    let pool = envagin::store::PoolSettings {
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(10),
+        sqlite_full_sync: true,
+    };
+    let db = envagin::store::connect(&tls_url, &pool)
+        .await
+        .expect("TLS connection");
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        row.try_get::<bool>("", "ssl").unwrap(),
+        "the connection is encrypted"
+    );
+}
