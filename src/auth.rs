@@ -289,6 +289,7 @@ struct TokenClaims {
     roles: Vec<String>,
     #[serde(default)]
     adm: Vec<String>,
+    exp: i64,
 }
 
 impl TokenClaims {
@@ -305,6 +306,7 @@ impl TokenClaims {
                 .filter_map(|r| Role::from_claim(r))
                 .collect(),
             administrations: self.adm.into_iter().collect(),
+            expires_at: Some(self.exp),
         })
     }
 }
@@ -905,6 +907,8 @@ DFMhoYvbCuRFiU56tbkbizwWgQY8xkBP9jQOzyHMom0QvCm0MzAnBjOy
             .await
             .unwrap();
 
+        let expires_at = actor.expires_at.expect("exp carried over");
+        assert!((expires_at - now() - 600).abs() <= 5, "{expires_at}");
         assert_eq!(
             actor,
             Actor {
@@ -912,6 +916,7 @@ DFMhoYvbCuRFiU56tbkbizwWgQY8xkBP9jQOzyHMom0QvCm0MzAnBjOy
                 name: Some("Alva Andersson".to_owned()),
                 roles: BTreeSet::from([Role::Handler]),
                 administrations: BTreeSet::from(["BYGG".to_owned()]),
+                expires_at: Some(expires_at),
             }
         );
     }

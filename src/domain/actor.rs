@@ -48,6 +48,9 @@ pub struct Actor {
     pub roles: BTreeSet<Role>,
     /// Administration codes a handler works in.
     pub administrations: BTreeSet<String>,
+    /// When the token that proved this identity expires (Unix seconds):
+    /// long-lived connections must stop serving the actor after it.
+    pub expires_at: Option<i64>,
 }
 
 impl Actor {
@@ -58,6 +61,10 @@ impl Actor {
     /// Whether this caller handles requests of `administration`.
     pub fn handles(&self, administration: &str) -> bool {
         self.has(Role::Handler) && self.administrations.contains(administration)
+    }
+
+    pub fn has_expired(&self, now_unix: i64) -> bool {
+        self.expires_at.is_some_and(|exp| now_unix > exp)
     }
 
     pub fn is_staff(&self) -> bool {

@@ -82,6 +82,7 @@ mod tests {
             name: None,
             roles: roles.iter().copied().collect(),
             administrations: adm.iter().map(|a| (*a).to_owned()).collect::<BTreeSet<_>>(),
+            expires_at: None,
         }
     }
 

@@ -24,5 +24,8 @@ async fn run(services: Services, every: Duration) {
         if let Err(e) = services.purge_expired(Utc::now()).await {
             tracing::error!(error = %e, "retention purge failed; retrying at the next interval");
         }
+        if let Err(e) = services.purge_idempotency_keys(Utc::now()).await {
+            tracing::error!(error = %e, "purging expired idempotency keys failed; retrying at the next interval");
+        }
     }
 }

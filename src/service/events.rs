@@ -73,6 +73,10 @@ impl Services {
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,
                 }
+                // A token outlived by the connection no longer opens anything.
+                if caller.actor().is_some_and(|a| a.has_expired(chrono::Utc::now().timestamp())) {
+                    break;
+                }
                 if access != Access::Resident {
                     let Ok(current) = services.current(request.id).await else {
                         break;

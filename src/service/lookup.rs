@@ -216,14 +216,56 @@ impl Services {
             actor_id: None,
             actor_name: None,
             public: true,
-            message: Some(body),
+            message: Some(body.clone()),
             note: None,
             detail: None,
             at: now,
         };
         store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
-        self.commit_announcing(tx, record.id).await?;
+        let forwarded = self.forward_to_original(&tx, &record, &body, now).await?;
+        let touched: Vec<i64> = std::iter::once(record.id).chain(forwarded).collect();
+        self.commit_announcing_all(tx, &touched).await?;
         Ok(updated)
+    }
+
+    /// A reply to a merged request reaches the original's handlers, as an
+    /// internal note (the original's resident is someone else).
+    async fn forward_to_original(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        record: &RequestRecord,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, ServiceError> {
+        let Some(original_id) = record
+            .duplicate_of
+            .filter(|_| record.status == RequestStatus::Duplicate)
+        else {
+            return Ok(None);
+        };
+        let original = RequestRecord::try_from(
+            store::requests::find_by_id(tx, original_id)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("duplicate of missing request {original_id}"))
+                })?,
+        )?;
+        let note = NewEvent {
+            kind: EventKind::CitizenReply.code(),
+            from_status: None,
+            to_status: None,
+            actor_kind: ActorKind::Resident.code(),
+            actor_id: None,
+            actor_name: None,
+            public: false,
+            message: None,
+            note: Some(format!("reply on duplicate {}: {body}", record.reference)),
+            detail: None,
+            at: now,
+        };
+        store::requests::append_events(tx, original.id, &original.event_scope(), vec![note])
+            .await?;
+        Ok(Some(original.id))
     }
 }
 

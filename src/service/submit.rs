@@ -194,6 +194,17 @@ impl Services {
         }
     }
 
+    /// Forgets idempotency keys past their time to live (housekeeping: an
+    /// expired key is already ignored by `submit_request`).
+    pub async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
+        let (tx, _turn) = self.begin_write().await?;
+        let purged =
+            store::requests::purge_idempotency(&tx, now - self.inner.settings.idempotency_ttl)
+                .await?;
+        tx.commit().await?;
+        Ok(purged)
+    }
+
     /// Working days to first response and resolution for a new request.
     fn service_levels(&self, route: &Route) -> (u32, u32) {
         route

@@ -33,12 +33,26 @@ impl Services {
         tx: DatabaseTransaction,
         request_id: i64,
     ) -> Result<(), ServiceError> {
+        self.commit_announcing_all(tx, &[request_id]).await
+    }
+
+    /// As `commit_announcing`, for a change that wrote events on several
+    /// requests.
+    pub(super) async fn commit_announcing_all(
+        &self,
+        tx: DatabaseTransaction,
+        request_ids: &[i64],
+    ) -> Result<(), ServiceError> {
         if self.is_postgres() {
-            notify(&tx, EVENTS, request_id).await?;
+            for id in request_ids {
+                notify(&tx, EVENTS, *id).await?;
+            }
             tx.commit().await?;
         } else {
             tx.commit().await?;
-            self.announce(request_id);
+            for id in request_ids {
+                self.announce(*id);
+            }
         }
         Ok(())
     }

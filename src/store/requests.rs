@@ -170,3 +170,15 @@ pub async fn index_terms(
         .await?;
     Ok(())
 }
+
+/// Forgets idempotency keys older than `not_before`; returns how many.
+pub async fn purge_idempotency(
+    conn: &impl ConnectionTrait,
+    not_before: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(idempotency_keys::Entity::delete_many()
+        .filter(idempotency_keys::Column::CreatedAt.lt(not_before))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

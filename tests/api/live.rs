@@ -235,3 +235,42 @@ async fn personal_data_is_not_served_over_the_websocket_where_reads_are_not_logg
     assert_eq!(request["description"], Value::Null);
     assert_eq!(request["contact"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_stream_stops_serving_staff_once_their_token_has_expired() {
+    use envagin::auth::{MintClaims, mint_token};
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    let short = MintClaims {
+        sub: "tf-anna".into(),
+        name: None,
+        roles: vec!["handler".into()],
+        adm: vec!["TF".into()],
+        ttl: Duration::from_secs(1),
+    };
+    let token = mint_token(
+        crate::support::TEST_JWT_SECRET.as_bytes(),
+        &app.auth,
+        &short,
+    )
+    .unwrap();
+    let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {token}") }))
+        .await
+        .unwrap();
+    subscribe(&mut socket, json!({ "r": reference })).await;
+    tokio::time::sleep(Duration::from_millis(2_200)).await;
+    let tf = app.handler("tf-bo", &["TF"]);
+    let note = app
+        .gql_as(&tf, "mutation($r: String!) { addComment(reference: $r, body: \"efter utgång\") { status } }", json!({ "r": reference }))
+        .await;
+    assert!(note["errors"].is_null(), "{note}");
+    while let Some(message) = next(&mut socket).await {
+        assert!(!message.to_string().contains("efter utgång"), "{message}");
+        if message["type"] == "complete" {
+            return;
+        }
+    }
+}

@@ -468,3 +468,21 @@ async fn a_resolved_request_without_reply_is_closed_automatically() {
     }
     assert_eq!(status, "CLOSED");
 }
+
+#[tokio::test]
+async fn expired_idempotency_keys_are_forgotten() {
+    let app = spawn_app_with(|c| {
+        c.idempotency_ttl_hours = 0;
+        c.jobs_interval_secs = 1;
+    })
+    .await;
+    app.submit(json!({ "description": "Gatlampan är trasig", "idempotencyKey": "form-1" }))
+        .await;
+    for _ in 0..40 {
+        if app.count("idempotency_keys").await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the expired idempotency key is still stored");
+}

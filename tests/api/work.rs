@@ -1045,3 +1045,55 @@ async fn make_overdue(app: &TestApp, reference: &str) {
         .await
         .expect("deadline moved");
 }
+
+#[tokio::test]
+async fn a_reply_to_a_merged_request_reaches_the_originals_handlers() {
+    let app = spawn_app().await;
+    let (original, _) = submit(
+        &app,
+        json!({ "description": "Gatlampan på Storgatan är trasig" }),
+    )
+    .await;
+    let (copy, copy_code) = submit(
+        &app,
+        json!({ "description": "Lampan på Storgatan lyser inte" }),
+    )
+    .await;
+    let tf = app.handler("tf-anna", &["TF"]);
+    ok(
+        &app,
+        &tf,
+        "mutation($r: String!, $o: String!) { markDuplicate(reference: $r, of: $o) { status } }",
+        json!({ "r": copy, "o": original }),
+    )
+    .await;
+    let reply = app
+        .gql(
+            "mutation($r: String!, $t: String!) { replyAsCitizen(reference: $r, trackingCode: $t, body: \"Den blinkar nu också\") { status } }",
+            json!({ "r": copy, "t": copy_code }),
+        )
+        .await;
+    assert!(reply["errors"].is_null(), "{reply}");
+    let seen = ok(
+        &app,
+        &tf,
+        "query($r: String!) { requestByReference(reference: $r) { history { kind note public } } }",
+        json!({ "r": original }),
+    )
+    .await;
+    let history = seen["requestByReference"]["history"].as_array().unwrap();
+    let forwarded = history
+        .iter()
+        .find(|e| e["kind"] == "CITIZEN_REPLY")
+        .expect("the reply is on the original");
+    assert!(
+        forwarded["note"]
+            .as_str()
+            .unwrap()
+            .contains("Den blinkar nu också")
+    );
+    assert_eq!(
+        forwarded["public"], false,
+        "the original's resident does not see another resident's words"
+    );
+}
