@@ -77,7 +77,7 @@ pub(crate) async fn subscribe(socket: &mut Socket, variables: Value) {
     )
     .await;
     // The server registers the subscription asynchronously.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
 }
 
 #[tokio::test]
