@@ -354,7 +354,7 @@ impl Services {
         let now = Utc::now();
         let (tx, _turn) = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
-        if self.access(&Caller::Authenticated(actor.clone()), &record) != Access::Full {
+        if self.access(caller, &record) != Access::Full {
             return Err(ServiceError::forbidden("you may not write in this request"));
         }
         // A note for the file is for anyone who reads the request in full;

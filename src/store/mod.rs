@@ -108,10 +108,6 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
     Ok(db.ping().await?)
 }
 
-pub fn backend(db: &impl ConnectionTrait) -> DbBackend {
-    db.get_database_backend()
-}
-
 /// Open and idle connections of the pool.
 pub fn pool_use(db: &DatabaseConnection) -> (u32, usize) {
     match db.get_database_backend() {
