@@ -66,10 +66,6 @@ impl Actor {
     pub fn has_expired(&self, now_unix: i64) -> bool {
         self.expires_at.is_some_and(|exp| now_unix > exp)
     }
-
-    pub fn is_staff(&self) -> bool {
-        self.has(Role::Handler) || self.has(Role::ContactCentre)
-    }
 }
 
 /// The caller of a use case: nobody in particular, or a verified actor.

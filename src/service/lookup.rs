@@ -121,13 +121,10 @@ impl Services {
         viewer: &Caller,
         after_id: i64,
     ) -> Result<Vec<(i64, HistoryEntry)>, ServiceError> {
-        let events = match access {
-            Access::Full => store::work::all_events(self.db(), request.id).await?,
-            _ => store::requests::public_events(self.db(), request.id).await?,
-        };
-        events
+        let public_only = access != Access::Full;
+        store::requests::events_after(self.db(), request.id, after_id, public_only)
+            .await?
             .into_iter()
-            .filter(|e| e.id > after_id)
             .filter_map(|e| {
                 let level = event_access(&e, access, viewer);
                 (level != Access::StatusOnly || e.to_status.is_some()).then_some((e, level))

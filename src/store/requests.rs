@@ -106,14 +106,22 @@ pub async fn find_by_id(
     Ok(requests::Entity::find_by_id(id).one(conn).await?)
 }
 
-/// The events a resident may see, oldest first.
-pub async fn public_events(
+/// A request's events after `after_id`, oldest first; only those the
+/// resident sees when `public_only`. The (request, id) index serves it, so a
+/// live subscriber reads just what is new.
+pub async fn events_after(
     conn: &impl ConnectionTrait,
     request_id: i64,
+    after_id: i64,
+    public_only: bool,
 ) -> Result<Vec<request_events::Model>, StoreError> {
-    Ok(request_events::Entity::find()
+    let mut query = request_events::Entity::find()
         .filter(request_events::Column::RequestId.eq(request_id))
-        .filter(request_events::Column::Public.eq(true))
+        .filter(request_events::Column::Id.gt(after_id));
+    if public_only {
+        query = query.filter(request_events::Column::Public.eq(true));
+    }
+    Ok(query
         .order_by_asc(request_events::Column::Id)
         .all(conn)
         .await?)

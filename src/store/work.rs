@@ -172,18 +172,6 @@ pub async fn queue_counts(
     })
 }
 
-/// Every event of a request, oldest first: the staff view.
-pub async fn all_events(
-    conn: &impl ConnectionTrait,
-    request_id: i64,
-) -> Result<Vec<request_events::Model>, StoreError> {
-    Ok(request_events::Entity::find()
-        .filter(request_events::Column::RequestId.eq(request_id))
-        .order_by_asc(request_events::Column::Id)
-        .all(conn)
-        .await?)
-}
-
 /// Stores a correction; returns its id.
 pub async fn record_correction(
     conn: &impl ConnectionTrait,
