@@ -1,7 +1,9 @@
 //! Start-up: connect and migrate the database, install the catalogue, wire
 //! the use cases to the transports, and serve until told to stop.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
@@ -11,12 +13,15 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::delivery::{Deliverer, LogSms, Mailer, WebhookSender};
 use crate::domain::calendar::WorkingCalendar;
 use crate::domain::classifier::BayesClassifier;
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::secrets::{self, SecretSpec};
-use crate::service::{self, CatalogueSource, Services, Settings};
+use crate::service::{
+    self, CatalogueSource, MailIntakeSettings, OutboxSettings, Services, Settings,
+};
 use crate::store::{self, PoolSettings, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,12 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("e-mail set-up: {0}")]
+    Mailer(#[from] crate::delivery::email::MailerSetupError),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("webhook client: {0}")]
+    Webhooks(String),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -58,51 +69,17 @@ pub struct App {
 
 impl App {
     pub async fn build(config: &Config) -> Result<Self, StartupError> {
-        if config.uses_data_dir() {
-            std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
-                path: config.data_dir.display().to_string(),
-                source,
-            })?;
-        }
-        let url = config.database_url();
-        let pool = PoolSettings {
-            max_connections: config.db_max_connections,
-            acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
-            sqlite_full_sync: config.sqlite_full_sync,
-        };
-        let db = store::connect(&url, &pool).await?;
-        store::migrate(&db).await?;
-        tracing::info!(database = %redact(&url), "database ready and migrated");
-        let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
-        let classifier = Box::new(BayesClassifier::new(&catalogue));
-        let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
-        let (search_key, origin) = secrets::resolve(&SecretSpec {
-            what: "personal-number search key",
-            env_var: "ENVAGIN_SEARCH_KEY",
-            file_name: "search-key",
-            configured: config.search_key.as_deref(),
-            data_dir: &config.data_dir,
-        })?;
-        tracing::info!("personal-number search key {origin}");
-        let settings = Settings {
-            search_key,
-            triage_threshold: config.triage_threshold,
-            lookup_failures: config.lookup_failures,
-            lookup_window: Duration::from_secs(config.lookup_window_secs),
-            retention_days: config.retention_days,
-            max_backdating_days: config.max_backdating_days,
-            auto_close_days: config.auto_close_days,
-            idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
-        };
-        let services = Services::new(db, catalogue, classifier, calendar, settings);
-        services
-            .catch_up_corrections()
-            .await
-            .map_err(StartupError::Corrections)?;
+        let services = services(config).await?;
+        let deliverer = deliverer(config)?;
         tokio::spawn(services.clone().listen_for_replicas());
         crate::jobs::spawn(
             services.clone(),
             Duration::from_secs(config.jobs_interval_secs.max(1)),
+        );
+        crate::jobs::outbox::spawn(
+            services.clone(),
+            Arc::new(deliverer),
+            Duration::from_millis(config.outbox_poll_ms.max(10)),
         );
         let limits = Limits {
             max_depth: config.graphql_max_depth,
@@ -119,12 +96,86 @@ impl App {
             auth,
             max_batch: config.graphql_max_batch,
             trust_forwarded_for: config.trust_forwarded_for,
+            mail_gateway_secret: mail_gateway_secret(config)?,
         };
         Ok(Self {
-            router: http::router(state, config.max_body_bytes),
+            router: http::router(
+                state,
+                &http::BodyLimits {
+                    api: config.max_body_bytes,
+                    mail: config.mail_max_bytes,
+                },
+            ),
             services,
         })
     }
+}
+
+/// The use cases over a migrated database with the catalogue installed,
+/// without serving or background work (for commands such as
+/// `envagin ingest-email`).
+pub async fn services(config: &Config) -> Result<Services, StartupError> {
+    if config.uses_data_dir() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let url = config.database_url();
+    let pool = PoolSettings {
+        max_connections: config.db_max_connections,
+        acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        sqlite_full_sync: config.sqlite_full_sync,
+    };
+    let db = store::connect(&url, &pool).await?;
+    store::migrate(&db).await?;
+    tracing::info!(database = %redact(&url), "database ready and migrated");
+    let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
+    let classifier = Box::new(BayesClassifier::new(&catalogue));
+    let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
+    let (search_key, origin) = secrets::resolve(&SecretSpec {
+        what: "personal-number search key",
+        env_var: "ENVAGIN_SEARCH_KEY",
+        file_name: "search-key",
+        configured: config.search_key.as_deref(),
+        data_dir: &config.data_dir,
+    })?;
+    tracing::info!("personal-number search key {origin}");
+    let settings = Settings {
+        search_key,
+        triage_threshold: config.triage_threshold,
+        lookup_failures: config.lookup_failures,
+        lookup_window: Duration::from_secs(config.lookup_window_secs),
+        retention_days: config.retention_days,
+        max_backdating_days: config.max_backdating_days,
+        auto_close_days: config.auto_close_days,
+        idempotency_ttl: chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
+        public_url: config.public_url(),
+        municipality: config.municipality.clone(),
+        webhook_administrations: config.webhooks.0.keys().cloned().collect(),
+        outbox: OutboxSettings {
+            lease: chrono::Duration::seconds(
+                i64::try_from(config.outbox_lease_secs.max(1)).unwrap_or(60),
+            ),
+            max_attempts: config.outbox_max_attempts.max(1),
+            retry_base: Duration::from_secs(config.outbox_retry_base_secs),
+            retry_max: Duration::from_secs(config.outbox_retry_max_secs),
+        },
+        mail: MailIntakeSettings {
+            attachment_max_bytes: config.attachment_max_bytes,
+            attachment_types: config
+                .attachment_types
+                .iter()
+                .map(|t| t.trim().to_ascii_lowercase())
+                .collect(),
+        },
+    };
+    let services = Services::new(db, catalogue, classifier, calendar, settings);
+    services
+        .catch_up_corrections()
+        .await
+        .map_err(StartupError::Corrections)?;
+    Ok(services)
 }
 
 impl App {
@@ -155,6 +206,53 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         .map_err(StartupError::Serve)?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The digest the mail gateway's secret is checked against.
+fn mail_gateway_secret(config: &Config) -> Result<Option<Vec<u8>>, StartupError> {
+    use sha2::{Digest, Sha256};
+    match config.mail_gateway_secret.as_deref() {
+        None => Ok(None),
+        Some(secret) if secret.len() < 32 => Err(StartupError::Config(
+            "ENVAGIN_MAIL_GATEWAY_SECRET must be at least 32 bytes".into(),
+        )),
+        Some(secret) => {
+            tracing::info!("mail gateway on: POST /gateway/email");
+            Ok(Some(Sha256::digest(secret.as_bytes()).to_vec()))
+        }
+    }
+}
+
+/// The doors messages leave through, as configured.
+fn deliverer(config: &Config) -> Result<Deliverer, StartupError> {
+    let mailer = Mailer::new(
+        config.smtp_url.as_deref(),
+        &config.mail_from,
+        config.mail_reply_to.as_deref(),
+    )?;
+    tracing::info!("{}", mailer.describe());
+    let webhooks = if config.webhooks.0.is_empty() {
+        WebhookSender::new(BTreeMap::new(), Vec::new())
+    } else {
+        let (secret, origin) = secrets::resolve(&SecretSpec {
+            what: "webhook signing key",
+            env_var: "ENVAGIN_WEBHOOK_SECRET",
+            file_name: "webhook-secret",
+            configured: config.webhook_secret.as_deref(),
+            data_dir: &config.data_dir,
+        })?;
+        tracing::info!(
+            administrations = ?config.webhooks.0.keys().collect::<Vec<_>>(),
+            "webhooks on; signing key {origin}"
+        );
+        WebhookSender::new(config.webhooks.0.clone(), secret)
+    }
+    .map_err(|e| StartupError::Webhooks(e.to_string()))?;
+    Ok(Deliverer {
+        mailer,
+        sms: Box::new(LogSms),
+        webhooks,
+    })
 }
 
 fn catalogue_source(config: &Config) -> Result<CatalogueSource, StartupError> {

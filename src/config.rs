@@ -116,6 +116,92 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_SQLITE_FULL_SYNC", default_value_t = true, action = ArgAction::Set)]
     pub sqlite_full_sync: bool,
 
+    /// The address residents reach this service at, for links in messages
+    /// (e.g. `https://kontakt.exempelby.se`). Default: `http://` + ENVAGIN_ADDR.
+    #[arg(long, env = "ENVAGIN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// The municipality's name, as residents see it in messages.
+    #[arg(long, env = "ENVAGIN_MUNICIPALITY", default_value = "Exempelby kommun")]
+    pub municipality: String,
+
+    /// SMTP server for e-mail to residents, e.g.
+    /// `smtps://user:pass@smtp.example.se` or `smtp://relay:25?tls=required`.
+    /// Unset: messages are written to the log instead of sent.
+    #[arg(long, env = "ENVAGIN_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of e-mail to residents.
+    #[arg(
+        long,
+        env = "ENVAGIN_MAIL_FROM",
+        default_value = "En väg in <noreply@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// Reply-To of e-mail to residents: the mailbox your mail gateway feeds
+    /// to `/gateway/email`, so that replies reach the request.
+    #[arg(long, env = "ENVAGIN_MAIL_REPLY_TO")]
+    pub mail_reply_to: Option<String>,
+
+    /// SMS provider for residents who left only a phone number: `log`
+    /// (writes them to the log; see README for adding a provider).
+    #[arg(long, env = "ENVAGIN_SMS_PROVIDER", default_value = "log", value_parser = ["log"])]
+    pub sms_provider: String,
+
+    /// Webhooks of administrations' own systems: `TF=https://…,SOC=https://…`.
+    #[arg(long, env = "ENVAGIN_WEBHOOKS", default_value = "", value_parser = parse_webhooks)]
+    pub webhooks: Webhooks,
+
+    /// Key that signs webhook bodies (HMAC-SHA256; at least 32 bytes, give
+    /// it to the receivers). Unset: generated into the data directory.
+    #[arg(long, env = "ENVAGIN_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// How often an idle outbox sender looks for due messages, in ms.
+    #[arg(long, env = "ENVAGIN_OUTBOX_POLL_MS", default_value_t = 1000)]
+    pub outbox_poll_ms: u64,
+
+    /// How long a sender holds a message it is delivering before another
+    /// replica may take it over, in seconds.
+    #[arg(long, env = "ENVAGIN_OUTBOX_LEASE_SECS", default_value_t = 60)]
+    pub outbox_lease_secs: u64,
+
+    /// Delivery attempts before a message becomes a dead letter.
+    #[arg(long, env = "ENVAGIN_OUTBOX_MAX_ATTEMPTS", default_value_t = 10)]
+    pub outbox_max_attempts: u32,
+
+    /// Wait before the first retry, in seconds; doubles at each attempt.
+    #[arg(long, env = "ENVAGIN_OUTBOX_RETRY_BASE_SECS", default_value_t = 30)]
+    pub outbox_retry_base_secs: u64,
+
+    /// Longest wait between retries, in seconds.
+    #[arg(long, env = "ENVAGIN_OUTBOX_RETRY_MAX_SECS", default_value_t = 6 * 3600)]
+    pub outbox_retry_max_secs: u64,
+
+    /// Shared secret the mail gateway sends as `Authorization: Bearer …` to
+    /// `POST /gateway/email` (at least 32 bytes). Unset: the endpoint is off.
+    #[arg(long, env = "ENVAGIN_MAIL_GATEWAY_SECRET", hide_env_values = true)]
+    pub mail_gateway_secret: Option<String>,
+
+    /// Largest inbound e-mail accepted, in bytes.
+    #[arg(long, env = "ENVAGIN_MAIL_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub mail_max_bytes: usize,
+
+    /// Largest attachment kept from an inbound e-mail, in bytes.
+    #[arg(long, env = "ENVAGIN_ATTACHMENT_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub attachment_max_bytes: usize,
+
+    /// Attachment types kept from inbound e-mail; others are refused and
+    /// the resident is told.
+    #[arg(
+        long,
+        env = "ENVAGIN_ATTACHMENT_TYPES",
+        default_value = "image/jpeg,image/png,image/gif,image/heic,image/webp,application/pdf,text/plain",
+        value_delimiter = ','
+    )]
+    pub attachment_types: Vec<String>,
+
     /// Log format: `text` for people, `json` for a log collector.
     #[arg(long, env = "ENVAGIN_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -178,11 +264,41 @@ impl Config {
         })
     }
 
+    /// Where residents reach this service, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// Whether the database is the embedded SQLite file in the data
     /// directory, which must then exist before connecting.
     pub fn uses_data_dir(&self) -> bool {
         self.database_url.is_none()
     }
+}
+
+/// Webhook URL per administration code.
+#[derive(Debug, Clone, Default)]
+pub struct Webhooks(pub std::collections::BTreeMap<String, String>);
+
+fn parse_webhooks(raw: &str) -> Result<Webhooks, String> {
+    let mut map = std::collections::BTreeMap::new();
+    for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (code, url) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry}: expected CODE=URL"))?;
+        let url = url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(format!(
+                "{entry}: the URL must start with https:// or http://"
+            ));
+        }
+        map.insert(code.trim().to_owned(), url.to_owned());
+    }
+    Ok(Webhooks(map))
 }
 
 /// Configured local non-working days.

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod graphql;
 pub mod http;

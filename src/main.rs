@@ -20,11 +20,15 @@ enum Command {
     Schema,
     /// Mint a token signed with the local secret, for operators and tests.
     Token(Box<TokenArgs>),
+    /// Read one e-mail (RFC 5322) from standard input and register it: a
+    /// new request, or a reply when its subject names the sender's request.
+    /// Exit codes follow sendmail's: 75 asks the mail server to retry.
+    IngestEmail(Box<Config>),
 }
 
 #[derive(clap::Args)]
 struct TokenArgs {
-    /// A role: citizen, handler, contact_centre or admin (repeatable).
+    /// A role: citizen, handler, contact_centre, admin or service (repeatable).
     #[arg(long = "role", required = true)]
     roles: Vec<String>,
     /// Administration codes the handler works in (repeatable or comma-separated).
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Serve(config)) => *config,
         Some(Command::Token(args)) => return mint(&args),
+        Some(Command::IngestEmail(config)) => return ingest_email(&config),
         None => match Config::from_env() {
             Ok(config) => config,
             Err(e) => e.exit(),
@@ -78,7 +83,9 @@ fn mint(args: &TokenArgs) -> ExitCode {
     use envagin::auth::{MintClaims, local_secret, mint_token};
     use envagin::domain::actor::Role;
     if let Some(unknown) = args.roles.iter().find(|r| Role::from_claim(r).is_none()) {
-        eprintln!("unknown role {unknown:?}: use citizen, handler, contact_centre or admin");
+        eprintln!(
+            "unknown role {unknown:?}: use citizen, handler, contact_centre, admin or service"
+        );
         return ExitCode::FAILURE;
     }
     let settings = args.config.auth_settings();
@@ -106,6 +113,71 @@ fn mint(args: &TokenArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// sendmail's exit codes, so that a mail server piping to us knows whether
+/// to bounce (data error) or to try again later (temporary failure).
+const EX_DATAERR: u8 = 65;
+const EX_TEMPFAIL: u8 = 75;
+
+fn ingest_email(config: &Config) -> ExitCode {
+    use std::io::Read;
+    init_logging_to_stderr();
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin()
+        .take(config.mail_max_bytes as u64 + 1)
+        .read_to_end(&mut raw)
+    {
+        eprintln!("cannot read the message from standard input: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    if raw.len() > config.mail_max_bytes {
+        eprintln!(
+            "the message is larger than ENVAGIN_MAIL_MAX_BYTES ({} bytes)",
+            config.mail_max_bytes
+        );
+        return ExitCode::from(EX_DATAERR);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let services = envagin::app::services(config)
+            .await
+            .map_err(|e| (EX_TEMPFAIL, e.to_string()))?;
+        services.ingest_email(&raw).await.map_err(|e| match e {
+            envagin::service::ServiceError::InvalidInput(_) => (EX_DATAERR, e.to_string()),
+            other => (EX_TEMPFAIL, other.to_string()),
+        })
+    });
+    match outcome {
+        Ok(outcome) => {
+            use envagin::service::IngestOutcome::*;
+            match outcome {
+                Created { reference } => println!("created {reference}"),
+                Replied { reference } => println!("replied {reference}"),
+                Ignored { reason } => println!("ignored: {reason}"),
+            }
+            ExitCode::SUCCESS
+        }
+        Err((code, message)) => {
+            eprintln!("{message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Commands that print their answer on standard output log elsewhere.
+fn init_logging_to_stderr() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn init_logging(json: bool) {

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_catalogue;
 mod m20261126_000002_requests;
 mod m20261126_000003_lookup;
+mod m20261126_000004_outbox;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_catalogue::Migration),
             Box::new(m20261126_000002_requests::Migration),
             Box::new(m20261126_000003_lookup::Migration),
+            Box::new(m20261126_000004_outbox::Migration),
         ]
     }
 }

@@ -13,14 +13,18 @@ pub enum Role {
     ContactCentre,
     /// System owner: statistics and catalogue, never request content.
     Admin,
+    /// An administration's own case-management system, acting in the
+    /// administrations listed in `adm` as their handlers do.
+    Service,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 5] = [
         Self::Citizen,
         Self::Handler,
         Self::ContactCentre,
         Self::Admin,
+        Self::Service,
     ];
 
     /// The claim value in the token's `roles`.
@@ -30,6 +34,7 @@ impl Role {
             Self::Handler => "handler",
             Self::ContactCentre => "contact_centre",
             Self::Admin => "admin",
+            Self::Service => "service",
         }
     }
 
@@ -58,9 +63,11 @@ impl Actor {
         self.roles.contains(&role)
     }
 
-    /// Whether this caller handles requests of `administration`.
+    /// Whether this caller handles requests of `administration`: one of its
+    /// handlers, or its own system with a service token.
     pub fn handles(&self, administration: &str) -> bool {
-        self.has(Role::Handler) && self.administrations.contains(administration)
+        (self.has(Role::Handler) || self.has(Role::Service))
+            && self.administrations.contains(administration)
     }
 
     pub fn has_expired(&self, now_unix: i64) -> bool {

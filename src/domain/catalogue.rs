@@ -71,6 +71,16 @@ impl Priority {
         }
     }
 
+    /// As the catalogue and the API spell it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Low => "LOW",
+            Self::Normal => "NORMAL",
+            Self::High => "HIGH",
+            Self::Urgent => "URGENT",
+        }
+    }
+
     pub fn from_rank(rank: i16) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.rank() == rank)
     }

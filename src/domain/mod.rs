@@ -10,6 +10,8 @@ pub mod classifier;
 pub mod contact;
 pub mod eval;
 pub mod history;
+pub mod inbound_email;
+pub mod notification;
 pub mod personal_number;
 pub mod policy;
 pub mod reference;

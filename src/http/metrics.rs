@@ -78,6 +78,13 @@ pub async fn render(State(state): State<HttpState>) -> HttpResponse {
         }
         Err(e) => tracing::warn!(error = %e, "cannot read queue depths for /metrics"),
     }
+    match state.services.outbox_backlog().await {
+        Ok(backlog) => {
+            metrics::gauge!("envagin_outbox_pending").set(backlog.pending as f64);
+            metrics::gauge!("envagin_outbox_dead").set(backlog.dead as f64);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog for /metrics"),
+    }
     let handle = handle();
     handle.run_upkeep();
     (

@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+pub mod gateway;
 pub mod metrics;
 
 use crate::auth::{Authenticator, bearer_token};
@@ -39,6 +40,8 @@ pub struct HttpState {
     pub auth: Authenticator,
     pub max_batch: usize,
     pub trust_forwarded_for: bool,
+    /// SHA-256 of the mail gateway's shared secret; `None`: gateway off.
+    pub mail_gateway_secret: Option<Vec<u8>>,
 }
 
 /// The client's address: the TCP peer, or behind a trusted reverse proxy
@@ -69,16 +72,26 @@ impl FromRequestParts<HttpState> for ClientIp {
     }
 }
 
-pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
-    Router::new()
+/// Body limits: `api` for everything but the mail gateway, which takes
+/// whole e-mails with attachments.
+pub struct BodyLimits {
+    pub api: usize,
+    pub mail: usize,
+}
+
+pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
+    let api = Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::render))
-        .with_state(state)
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.api));
+    Router::new()
+        .merge(api)
+        .merge(gateway::router(state, limits.mail))
         .layer(middleware::from_fn(metrics::track_http))
-        .layer(RequestBodyLimitLayer::new(max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())

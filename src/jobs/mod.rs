@@ -2,6 +2,8 @@
 //! job claims its rows with `FOR UPDATE SKIP LOCKED` in short transactions,
 //! so running on several replicas never does anything twice.
 
+pub mod outbox;
+
 use std::time::Duration;
 
 use chrono::Utc;

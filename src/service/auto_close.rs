@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::notify::{SystemEvent, Tidings};
 use super::{RequestRecord, ServiceError, Services};
 use crate::domain::history::{ActorKind, EventKind};
+use crate::domain::notification::Occasion;
 use crate::domain::status::RequestStatus;
 use crate::store;
 use crate::store::requests::NewEvent;
@@ -26,8 +28,24 @@ impl Services {
             }
             let count = due.len();
             for model in due {
-                let record = RequestRecord::try_from(model)?;
+                let mut record = RequestRecord::try_from(model)?;
                 store::auto_close::close(&tx, record.id, now).await?;
+                record.status = RequestStatus::Closed;
+                self.tell(
+                    &tx,
+                    Tidings {
+                        request: &record,
+                        resident: Some(Occasion::Closed {
+                            message: None,
+                            automatically: true,
+                        }),
+                        system: Some(SystemEvent::StatusChanged),
+                        message: None,
+                        tracking_code: None,
+                    },
+                    now,
+                )
+                .await?;
                 store::requests::append_events(
                     &tx,
                     record.id,

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 
+use super::notify::{SystemEvent, Tidings};
 use super::{RequestRecord, ServiceError, Services};
 use crate::domain::actor::Caller;
 use crate::domain::history::{ActorKind, EventKind};
@@ -17,6 +18,7 @@ use crate::domain::reference::Reference;
 use crate::domain::status::RequestStatus;
 use crate::domain::text::clean;
 use crate::domain::tracking::TrackingCode;
+use crate::store::attachments::NewAttachment;
 use crate::store::entities::{request_events, requests};
 use crate::store::requests::NewEvent;
 use crate::store::{self, StoreError};
@@ -174,11 +176,22 @@ impl Services {
         let model = self
             .resident_model(client, reference, tracking_code)
             .await?;
+        self.record_reply(model.id, body, &[]).await
+    }
+
+    /// Stores a reply of the resident on request `id`, reopening it where
+    /// the life cycle allows; for the status page and for e-mail alike.
+    pub(super) async fn record_reply(
+        &self,
+        id: i64,
+        body: String,
+        attachments: &[NewAttachment],
+    ) -> Result<RequestRecord, ServiceError> {
         let now = Utc::now();
         let (tx, _turn) = self.begin_write().await?;
         // Re-read inside the write transaction: the status decides the move.
         let record = RequestRecord::try_from(
-            store::requests::find_by_id(&tx, model.id)
+            store::requests::find_by_id(&tx, id)
                 .await?
                 .ok_or(ServiceError::NotFound)?,
         )?;
@@ -219,6 +232,19 @@ impl Services {
             at: now,
         };
         store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
+        self.tell(
+            &tx,
+            Tidings {
+                request: &updated,
+                resident: None,
+                system: Some(SystemEvent::Replied),
+                message: None,
+                tracking_code: None,
+            },
+            now,
+        )
+        .await?;
+        store::attachments::insert(&tx, record.id, attachments, now).await?;
         let forwarded = self.forward_to_original(&tx, &record, &body, now).await?;
         let touched: Vec<i64> = std::iter::once(record.id).chain(forwarded).collect();
         self.commit_announcing_all(tx, &touched).await?;

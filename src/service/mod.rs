@@ -9,8 +9,11 @@
 mod access_log;
 mod auto_close;
 pub mod catalogue;
+mod email;
 mod events;
 mod lookup;
+mod notify;
+mod outbox;
 mod queue;
 mod rate_limit;
 mod retention;
@@ -28,7 +31,10 @@ use tokio::sync::OwnedMutexGuard;
 
 pub use access_log::{AccessLogEntry, AccessRecorder};
 pub use catalogue::{CatalogueSource, install_catalogue};
+pub use email::{IngestOutcome, MailIntakeSettings};
 pub use lookup::HistoryEntry;
+pub use notify::SystemEvent;
+pub use outbox::{OutboxBacklog, OutboxPass};
 pub use queue::{QueuePage, QueueQuery};
 pub use retention::PURGED_MARKER;
 pub use search::{RequestPage, SearchFilter};
@@ -125,6 +131,22 @@ pub struct Settings {
     pub max_backdating_days: u32,
     /// Days a resolved request waits for a reply before closing.
     pub auto_close_days: u32,
+    /// Where residents reach the service, for links in messages.
+    pub public_url: String,
+    pub municipality: String,
+    /// Administrations whose systems get webhooks.
+    pub webhook_administrations: std::collections::BTreeSet<String>,
+    pub outbox: OutboxSettings,
+    pub mail: MailIntakeSettings,
+}
+
+/// How the outbox is delivered.
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    pub lease: chrono::Duration,
+    pub max_attempts: u32,
+    pub retry_base: std::time::Duration,
+    pub retry_max: std::time::Duration,
 }
 
 /// Everything a use case needs; cheap to clone into every request.
@@ -146,6 +168,8 @@ struct Inner {
     lookup_limiter: rate_limit::FailureLimiter,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
+    /// Wakes this process's outbox sender when a message is written.
+    outbox_ready: tokio::sync::Notify,
     /// Corrections the classifier has learned, so none is learned twice.
     applied_corrections: std::sync::Mutex<std::collections::HashSet<i64>>,
     settings: Settings,
@@ -173,6 +197,7 @@ impl Services {
                 ),
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 applied_corrections: std::sync::Mutex::default(),
+                outbox_ready: tokio::sync::Notify::new(),
                 settings,
             }),
         }

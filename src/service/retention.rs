@@ -55,6 +55,8 @@ impl Services {
                 return Ok(total);
             }
             store::retention::purge(&tx, &ids, PURGED_MARKER, now).await?;
+            store::outbox::purge_for_requests(&tx, &ids).await?;
+            store::attachments::purge_for_requests(&tx, &ids).await?;
             // The purge event carries no content: it is nobody's secret.
             let scope = EventScope {
                 administration: String::new(),

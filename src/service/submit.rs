@@ -5,18 +5,21 @@ use chrono::{DateTime, Datelike, Utc};
 use sea_orm::ActiveValue::Set;
 use sha2::{Digest, Sha256};
 
+use super::notify::{SystemEvent, Tidings};
 use super::{RequestRecord, ServiceError, Services};
 use crate::domain::Channel;
 use crate::domain::actor::{Caller, Role};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::classifier::ClassifyRequest;
 use crate::domain::history::{ActorKind, EventKind};
+use crate::domain::notification::{Occasion, ReceiptOutcome};
 use crate::domain::reference::Reference;
 use crate::domain::routing::{Route, emergency_advice, route};
 use crate::domain::search;
 use crate::domain::status::RequestStatus;
 use crate::domain::submission::{Submission, SubmissionInput};
 use crate::domain::tracking::TrackingCode;
+use crate::store::attachments::NewAttachment;
 use crate::store::entities::{idempotency_keys, requests};
 use crate::store::requests::{EventScope, NewEvent};
 use crate::store::{self, StoreError};
@@ -57,6 +60,16 @@ impl Services {
         input: SubmissionInput,
     ) -> Result<SubmitOutcome, ServiceError> {
         let submitter = submitter(caller, input.channel)?;
+        self.register(submitter, input, Intake::default()).await
+    }
+
+    /// Registers a request for `submitter`, who is already authorised.
+    pub(super) async fn register(
+        &self,
+        submitter: Submitter,
+        input: SubmissionInput,
+        intake: Intake,
+    ) -> Result<SubmitOutcome, ServiceError> {
         let now = Utc::now();
         let submission =
             Submission::validate(input, now.date_naive()).map_err(ServiceError::InvalidInput)?;
@@ -82,7 +95,14 @@ impl Services {
             submission.language,
         );
         match self
-            .store_new(&submission, &route, &submitter, claim.as_ref(), now)
+            .store_new(
+                &submission,
+                &route,
+                &submitter,
+                &intake,
+                claim.as_ref(),
+                now,
+            )
             .await
         {
             Ok((request, tracking_code)) => {
@@ -116,6 +136,7 @@ impl Services {
         submission: &Submission,
         route: &Route,
         submitter: &Submitter,
+        intake: &Intake,
         claim: Option<&IdempotencyClaim>,
         now: DateTime<Utc>,
     ) -> Result<(RequestRecord, TrackingCode), StoreError> {
@@ -145,11 +166,22 @@ impl Services {
         store::requests::append_events(&tx, model.id, &scope, first_events(route, submitter, now))
             .await?;
         store::requests::index_terms(&tx, model.id, search::terms(&submission.description)).await?;
+        let record = RequestRecord::try_from(model)?;
+        let code = tracking_code.to_string();
+        let tidings = Tidings {
+            request: &record,
+            resident: Some(self.receipt(&record, route, &code, &intake.refused)),
+            system: (route.status != RequestStatus::Referred).then_some(SystemEvent::Routed),
+            message: route.referral.as_deref(),
+            tracking_code: Some(&code),
+        };
+        self.tell(&tx, tidings, now).await?;
+        store::attachments::insert(&tx, record.id, &intake.attachments, now).await?;
         if let Some(claim) = claim {
             let record = idempotency_keys::Model {
                 key_hash: claim.key_hash.clone(),
                 fingerprint: claim.fingerprint.clone(),
-                request_id: model.id,
+                request_id: record.id,
                 sealed_tracking_code: tracking_code.seal(&claim.pad),
                 created_at: now,
             };
@@ -161,7 +193,33 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
-        Ok((RequestRecord::try_from(model)?, tracking_code))
+        Ok((record, tracking_code))
+    }
+
+    /// The receipt the resident gets with the reference and tracking code.
+    fn receipt(
+        &self,
+        record: &RequestRecord,
+        route: &Route,
+        tracking_code: &str,
+        refused: &[String],
+    ) -> Occasion {
+        let outcome = match (&route.status, &route.referral) {
+            (RequestStatus::Referred, Some(message)) => ReceiptOutcome::Referred {
+                message: message.clone(),
+            },
+            (RequestStatus::Triage, _) => ReceiptOutcome::Triage,
+            _ => ReceiptOutcome::Queued {
+                administration: self.administration_name(record),
+            },
+        };
+        Occasion::Received {
+            tracking_code: Some(tracking_code.to_owned()),
+            outcome,
+            resolve_due: self.resolve_due_date(record),
+            emergency_advice: route.emergency_advice.clone(),
+            refused_attachments: refused.to_vec(),
+        }
     }
 
     /// A receipt time given by staff: for channels other than the web, not
@@ -280,10 +338,18 @@ fn referral_text(catalogue: &Catalogue, request: &RequestRecord) -> Option<Strin
 }
 
 /// Who submits, as recorded on the request and its first event.
-struct Submitter {
-    registered_by: Option<String>,
-    registered_by_name: Option<String>,
-    citizen_sub: Option<String>,
+pub(super) struct Submitter {
+    pub registered_by: Option<String>,
+    pub registered_by_name: Option<String>,
+    pub citizen_sub: Option<String>,
+}
+
+/// What came with a request besides its fields: files accepted, and those
+/// refused with the reason the resident is told.
+#[derive(Default)]
+pub(super) struct Intake {
+    pub attachments: Vec<NewAttachment>,
+    pub refused: Vec<String>,
 }
 
 fn submitter(caller: &Caller, channel: Channel) -> Result<Submitter, ServiceError> {

@@ -9,6 +9,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 use serde_json::json;
 
+use super::notify::{Tidings, system_event_of_change};
 use super::{RequestRecord, ServiceError, Services, actor};
 use crate::domain::actor::{Actor, Caller};
 use crate::domain::catalogue::Priority;
@@ -376,8 +377,22 @@ impl Services {
         } else {
             comment.message = Some(body);
         }
+        let message = comment.message.clone();
         let event = staff_event(actor, record.status, comment, now);
         store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
+        let tidings = Tidings {
+            request: &record,
+            resident: self.occasion_of_change(
+                &record,
+                &record,
+                EventKind::Comment,
+                message.as_deref(),
+            ),
+            system: system_event_of_change(&record, &record, EventKind::Comment, message.is_some()),
+            message: message.as_deref(),
+            tracking_code: None,
+        };
+        self.tell(&tx, tidings, now).await?;
         if !internal && record.acknowledged_at.is_none() {
             let days = self.working_days(record.received_at, now);
             store::work::acknowledge(&tx, record.id, now, days).await?;
@@ -536,9 +551,20 @@ impl Services {
                     "the request was changed by someone else meanwhile: reload it",
                 )
             })?;
+        let updated = RequestRecord::try_from(updated)?;
+        let kind = change.kind;
+        let message = change.message.clone();
         let event = staff_event(actor, record.status, change, now);
         store::requests::append_events(tx, record.id, &record.event_scope(), vec![event]).await?;
-        Ok(RequestRecord::try_from(updated)?)
+        let tidings = Tidings {
+            request: &updated,
+            resident: self.occasion_of_change(record, &updated, kind, message.as_deref()),
+            system: system_event_of_change(record, &updated, kind, message.is_some()),
+            message: message.as_deref(),
+            tracking_code: None,
+        };
+        self.tell(tx, tidings, now).await?;
+        Ok(updated)
     }
 
     /// Keeps the facts statistics and retention need: when the request was

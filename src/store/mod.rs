@@ -3,9 +3,11 @@
 //! connection or transaction; the service layer owns transaction boundaries.
 
 pub mod access_log;
+pub mod attachments;
 pub mod auto_close;
 pub mod catalogue;
 pub mod entities;
+pub mod outbox;
 pub mod requests;
 pub mod retention;
 pub mod search;

@@ -70,7 +70,7 @@ impl Server {
             .unwrap()
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().ok();
     }

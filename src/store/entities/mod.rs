@@ -2,10 +2,12 @@
 
 pub mod access_log;
 pub mod administrations;
+pub mod attachments;
 pub mod catalogue_documents;
 pub mod categories;
 pub mod classifier_corrections;
 pub mod idempotency_keys;
+pub mod notifications;
 pub mod queues;
 pub mod request_events;
 pub mod request_search_terms;

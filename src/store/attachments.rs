@@ -1,0 +1,49 @@
+//! Files residents send with a request by e-mail.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::StoreError;
+use super::entities::attachments;
+
+pub struct NewAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    request_id: i64,
+    files: &[NewAttachment],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let rows = files.iter().map(|f| attachments::ActiveModel {
+        request_id: Set(request_id),
+        filename: Set(f.filename.clone()),
+        content_type: Set(f.content_type.clone()),
+        size_bytes: Set(i64::try_from(f.content.len()).unwrap_or(i64::MAX)),
+        content: Set(f.content.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    });
+    attachments::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Part of the personal data purged after the retention period.
+pub async fn purge_for_requests(
+    conn: &impl ConnectionTrait,
+    request_ids: &[i64],
+) -> Result<(), StoreError> {
+    attachments::Entity::delete_many()
+        .filter(attachments::Column::RequestId.is_in(request_ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
