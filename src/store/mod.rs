@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod auto_close;
 pub mod catalogue;
 pub mod entities;
+pub mod open311;
 pub mod requests;
 pub mod retention;
 pub mod search;
