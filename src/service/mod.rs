@@ -11,6 +11,7 @@ mod auto_close;
 pub mod catalogue;
 mod events;
 mod lookup;
+pub mod open311;
 mod queue;
 mod rate_limit;
 mod retention;
