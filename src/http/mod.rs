@@ -25,6 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub mod metrics;
+pub mod open311;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;
@@ -76,6 +77,7 @@ pub fn router(state: HttpState, max_body_bytes: usize) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::render))
+        .merge(open311::routes())
         .with_state(state)
         .layer(middleware::from_fn(metrics::track_http))
         .layer(RequestBodyLimitLayer::new(max_body_bytes))
