@@ -7,6 +7,7 @@ mod classifier;
 mod limits;
 mod live;
 mod lookup;
+mod open311;
 mod privacy;
 mod replicas;
 mod restart;
