@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod gateway;
 pub mod metrics;
+pub mod open311;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;
@@ -86,6 +87,7 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::render))
+        .merge(open311::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));
     Router::new()

@@ -13,6 +13,7 @@ mod email;
 mod events;
 mod lookup;
 mod notify;
+pub mod open311;
 mod outbox;
 mod queue;
 mod rate_limit;

@@ -9,6 +9,7 @@ mod limits;
 mod live;
 mod lookup;
 mod notifications;
+mod open311;
 mod privacy;
 mod replicas;
 mod restart;
