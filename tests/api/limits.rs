@@ -255,6 +255,8 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         "envagin_queue_requests{queue=\"TF\",status=\"queued\"}",
         "envagin_queue_overdue{queue=\"TRIAGE\"}",
         "envagin_db_pool_connections",
+        "envagin_outbox_pending",
+        "envagin_outbox_dead",
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }

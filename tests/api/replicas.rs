@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::live::{connect_to, next_event, subscribe};
 use crate::restart::Server;
+use crate::smtp_sink::SmtpSink;
 use crate::support::{SUBMIT, TEST_JWT_SECRET, TEST_SEARCH_KEY, fresh_database};
 
 fn on_postgres() -> bool {
@@ -76,7 +77,7 @@ async fn replicas_starting_together_migrate_once_and_share_events_and_learning()
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(applied, 3, "each migration recorded exactly once");
+    assert_eq!(applied, 4, "each migration recorded exactly once");
 
     // Submit through A, subscribe on B, change through C.
     let submitted = replicas[0]
@@ -201,4 +202,162 @@ async fn sixteen_handlers_on_three_replicas_claim_two_thousand_requests_each_onc
     let unique: HashSet<&String> = all.iter().collect();
     assert_eq!(all.len(), 2_000);
     assert_eq!(unique.len(), 2_000, "no request claimed twice");
+}
+
+/// Three replicas, each configured by `env` on top of the shared settings.
+async fn three_replicas_with(
+    url: &str,
+    dir: &std::path::Path,
+    env: [Vec<(&'static str, String)>; 3],
+) -> Vec<Server> {
+    let starts = env.into_iter().enumerate().map(|(i, extra)| {
+        let (url, data) = (url.to_owned(), dir.join(format!("replica-{i}")));
+        Server::spawn(move |c| {
+            c.env("ENVAGIN_DATABASE_URL", url)
+                .env("ENVAGIN_DATA_DIR", data)
+                .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+                .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+            for (key, value) in extra {
+                c.env(key, value);
+            }
+        })
+    });
+    futures_util::future::join_all(starts).await
+}
+
+async fn submit_with_email(server: &Server, i: usize) -> String {
+    let answer = server
+        .gql(
+            SUBMIT,
+            json!({ "input": {
+                "description": format!("Gatlampan vid Storgatan {i} är trasig"),
+                "contact": { "email": format!("boende{i}@example.se") },
+            } }),
+        )
+        .await;
+    answer["data"]["submitRequest"]["request"]["reference"]
+        .as_str()
+        .unwrap_or_else(|| panic!("acknowledged: {answer}"))
+        .to_owned()
+}
+
+fn subjects(mails: &[crate::smtp_sink::ReceivedMail]) -> Vec<String> {
+    mails
+        .iter()
+        .map(|m| {
+            mail_parser::MessageParser::default()
+                .parse(m.data.as_bytes())
+                .and_then(|p| p.subject().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn three_outbox_senders_deliver_every_receipt_exactly_once() {
+    if !on_postgres() {
+        return;
+    }
+    let sink = SmtpSink::start().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let env = || {
+        vec![
+            ("ENVAGIN_SMTP_URL", sink.url()),
+            ("ENVAGIN_OUTBOX_POLL_MS", "20".to_owned()),
+        ]
+    };
+    let replicas = three_replicas_with(&url, dir.path(), [env(), env(), env()]).await;
+    let submissions = (0..90).map(|i| submit_with_email(&replicas[i % 3], i));
+    let references = futures_util::future::join_all(submissions).await;
+
+    sink.wait_for(90, std::time::Duration::from_secs(60)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let subjects = subjects(&sink.messages());
+    assert_eq!(subjects.len(), 90, "one receipt per request, no more");
+    for reference in &references {
+        let n = subjects
+            .iter()
+            .filter(|s| s.contains(reference.as_str()))
+            .count();
+        assert_eq!(n, 1, "{reference} delivered {n} times");
+    }
+}
+
+#[tokio::test]
+async fn a_killed_replicas_leased_messages_are_delivered_by_another_after_the_lease() {
+    if !on_postgres() {
+        return;
+    }
+    let sink = SmtpSink::start().await;
+    // Replica A's mail server accepts and never answers: A leases the
+    // messages and hangs mid-delivery.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let a = vec![
+        ("ENVAGIN_SMTP_URL", format!("smtp://{silent_addr}")),
+        ("ENVAGIN_OUTBOX_POLL_MS", "20".to_owned()),
+        ("ENVAGIN_OUTBOX_LEASE_SECS", "2".to_owned()),
+    ];
+    let others = || {
+        vec![
+            ("ENVAGIN_SMTP_URL", sink.url()),
+            ("ENVAGIN_OUTBOX_POLL_MS", "1000".to_owned()),
+        ]
+    };
+    let mut replicas = three_replicas_with(&url, dir.path(), [a, others(), others()]).await;
+    let mut references = Vec::new();
+    for i in 0..10 {
+        references.push(submit_with_email(&replicas[0], i).await);
+    }
+    let pid = replicas[0].pid();
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let leased_by_a = || {
+        let db = db.clone();
+        async move {
+            db.query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT COUNT(*) AS n FROM notifications WHERE state = 'PENDING' AND leased_by LIKE '%:{pid}:%'"
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while leased_by_a().await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica A never leased a message"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    replicas.remove(0).kill();
+
+    let mails = sink.wait_for(10, std::time::Duration::from_secs(30)).await;
+    let subjects = subjects(&mails);
+    for reference in &references {
+        assert!(
+            subjects.iter().any(|s| s.contains(reference.as_str())),
+            "the receipt of {reference}, leased by the dead replica, was never delivered"
+        );
+    }
+    assert_eq!(
+        leased_by_a().await,
+        0,
+        "nothing stays with the dead replica"
+    );
 }
