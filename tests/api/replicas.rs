@@ -264,7 +264,7 @@ async fn three_outbox_senders_deliver_every_receipt_exactly_once() {
     let env = || {
         vec![
             ("ENVAGIN_SMTP_URL", sink.url()),
-            ("ENVAGIN_OUTBOX_POLL_MS", "20".to_owned()),
+            ("ENVAGIN_OUTBOX_POLL_MS", "100".to_owned()),
         ]
     };
     let replicas = three_replicas_with(&url, dir.path(), [env(), env(), env()]).await;

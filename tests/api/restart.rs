@@ -34,7 +34,9 @@ impl Server {
         command
             .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            // Warnings and errors of a server that fails to start show in
+            // the test output.
+            .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
         configure(&mut command);
         let server = Self {
@@ -46,7 +48,8 @@ impl Server {
     }
 
     async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        // Generous: CI machines run many servers of parallel tests at once.
+        let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if let Ok(r) = reqwest::get(format!("{}/ready", self.base)).await
                 && r.status().is_success()
