@@ -16,7 +16,7 @@ use crate::domain::policy::Access;
 use crate::domain::submission::{
     ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
 };
-use crate::service::{AccessRecorder, HistoryEntry, RequestRecord, Services};
+use crate::service::{AccessRecorder, AttachmentInfo, HistoryEntry, RequestRecord, Services};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(
@@ -256,6 +256,31 @@ impl Request {
     }
 }
 
+/// A file that came with a request.
+#[derive(SimpleObject)]
+pub struct Attachment {
+    pub id: async_graphql::ID,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Where staff download it (`GET`, with their bearer token).
+    pub url: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl From<AttachmentInfo> for Attachment {
+    fn from(a: AttachmentInfo) -> Self {
+        Self {
+            id: a.id.into(),
+            url: format!("/attachments/{}", a.id),
+            filename: a.filename,
+            content_type: a.content_type,
+            size_bytes: a.size_bytes,
+            received_at: a.created_at,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct Contact {
     pub name: Option<String>,
@@ -430,6 +455,20 @@ impl Request {
                 .as_deref()
                 .map(|p| if listed { mask(p) } else { p.to_owned() }),
         })
+    }
+
+    /// Files the resident sent by e-mail: full access only, like
+    /// `contact`; the read is logged. Download each from its `url` with
+    /// the same token.
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<Attachment>>> {
+        if !self.personal_data(ctx, "attachments") {
+            return Ok(None);
+        }
+        let files = services(ctx)?.attachments_of(&self.record).await.gql()?;
+        Ok(Some(files.into_iter().map(Attachment::from).collect()))
     }
 
     /// Full access only, like `contact`; the read is logged.

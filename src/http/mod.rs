@@ -24,6 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+mod attachments;
 pub mod gateway;
 pub mod metrics;
 pub mod open311;
@@ -87,6 +88,7 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::render))
+        .route("/attachments/{id}", get(attachments::download))
         .merge(open311::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));

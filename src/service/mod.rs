@@ -7,6 +7,7 @@
 //! one place each (see `graphql::error`).
 
 mod access_log;
+mod attachments;
 mod auto_close;
 pub mod catalogue;
 mod email;
@@ -31,6 +32,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 use tokio::sync::OwnedMutexGuard;
 
 pub use access_log::{AccessLogEntry, AccessRecorder};
+pub use attachments::{AttachmentFile, AttachmentInfo};
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use email::{IngestOutcome, MailIntakeSettings};
 pub use lookup::HistoryEntry;

@@ -47,3 +47,48 @@ pub async fn purge_for_requests(
         .await?;
     Ok(())
 }
+
+/// What is known of a file without its content.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub request_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+fn info_columns() -> sea_orm::Select<attachments::Entity> {
+    use attachments::Column as C;
+    use sea_orm::QuerySelect;
+    attachments::Entity::find().select_only().columns([
+        C::Id,
+        C::RequestId,
+        C::Filename,
+        C::ContentType,
+        C::SizeBytes,
+        C::CreatedAt,
+    ])
+}
+
+/// A request's files, oldest first, without their content.
+pub async fn of_request(
+    conn: &impl ConnectionTrait,
+    request_id: i64,
+) -> Result<Vec<AttachmentInfo>, StoreError> {
+    use sea_orm::QueryOrder;
+    Ok(info_columns()
+        .filter(attachments::Column::RequestId.eq(request_id))
+        .order_by_asc(attachments::Column::Id)
+        .into_model::<AttachmentInfo>()
+        .all(conn)
+        .await?)
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<attachments::Model>, StoreError> {
+    Ok(attachments::Entity::find_by_id(id).one(conn).await?)
+}

@@ -191,6 +191,67 @@ async fn attachments_are_kept_within_limits_and_the_refused_ones_are_named_in_th
         1,
         "the photo is kept, the program is not"
     );
+    let reference = answer["reference"].as_str().unwrap().to_owned();
+
+    // Its handlers see the photo and download it; the read is logged.
+    let handler = app.handler("tf-bertil", &["TF"]);
+    let query = "query($r: String!) { requestByReference(reference: $r) {
+      attachments { id filename contentType sizeBytes url } } }";
+    let seen = app.gql_as(&handler, query, json!({ "r": reference })).await;
+    let files = seen["data"]["requestByReference"]["attachments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(files.len(), 1, "{seen}");
+    assert_eq!(files[0]["filename"], "hal.jpg");
+    assert_eq!(files[0]["contentType"], "image/jpeg");
+    let url = app.url(files[0]["url"].as_str().unwrap());
+    let download = app
+        .client
+        .get(&url)
+        .bearer_auth(&handler)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.headers()["content-type"], "image/jpeg");
+    assert_eq!(download.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        download.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let bytes = download.bytes().await.unwrap();
+    assert_eq!(
+        &bytes[..4],
+        &[0xFF, 0xD8, 0xFF, 0xE0],
+        "the JPEG as it was sent"
+    );
+    let log = app
+        .gql_as(
+            &handler,
+            "query($r: String!) { accessLog(reference: $r) { fields } }",
+            json!({ "r": reference }),
+        )
+        .await;
+    assert!(log.to_string().contains("attachments"), "{log}");
+
+    // Nobody else: not another administration, not without a token.
+    let other = app.handler("soc-cecilia", &["SOC"]);
+    assert_eq!(
+        app.client
+            .get(&url)
+            .bearer_auth(&other)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 401);
+    let hidden = app.gql_as(&other, query, json!({ "r": reference })).await;
+    assert!(hidden["data"]["requestByReference"].is_null(), "{hidden}");
     let receipt = sink.wait_for(1, Duration::from_secs(20)).await;
     let text = mail_parser::MessageParser::default()
         .parse(receipt[0].data.as_bytes())
