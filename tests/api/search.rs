@@ -872,6 +872,7 @@ fn selection(field: &str) -> String {
         "location" => "{ latitude longitude address }",
         "assignee" => "{ sub name }",
         "classification" => "{ confidence explanation }",
+        "attachments" => "{ id filename }",
         "history" => "{ kind status message note actor { id } }",
         _ => "",
     };
@@ -937,6 +938,7 @@ async fn every_field_of_a_request_is_shown_or_hidden_according_to_the_callers_ac
         ("protectedIdentity", true, false, false),
         ("contact", true, false, false),
         ("location", true, false, false),
+        ("attachments", true, false, false),
         ("assignee", true, false, false),
         ("registeredBy", true, false, false),
         ("classification", true, false, false),
