@@ -65,6 +65,7 @@ pub enum StartupError {
 pub struct App {
     pub router: Router,
     pub services: Services,
+    pub sockets: Arc<crate::http::OpenSockets>,
 }
 
 impl App {
@@ -97,8 +98,11 @@ impl App {
             max_batch: config.graphql_max_batch,
             trust_forwarded_for: config.trust_forwarded_for,
             mail_gateway_secret: mail_gateway_secret(config)?,
+            sockets: Arc::default(),
         };
+        let sockets = state.sockets.clone();
         Ok(Self {
+            sockets,
             router: http::router(
                 state,
                 &http::BodyLimits {
@@ -187,7 +191,10 @@ impl App {
     }
 }
 
-/// Builds the application and serves it until SIGINT or SIGTERM.
+/// Builds the application and serves it until SIGINT or SIGTERM. On a
+/// stop it takes no new connections, lets requests in flight finish and
+/// subscriptions end, and exits; what is still open after
+/// `ENVAGIN_SHUTDOWN_GRACE_SECS` is cut off.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let app = App::build(&config).await?;
     let listener = TcpListener::bind(config.addr)
@@ -200,10 +207,37 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         "En väg in listening on http://{} (GraphiQL at /graphql)",
         listener.local_addr().map_err(StartupError::Serve)?
     );
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartupError::Serve)?;
+    let services = app.services.clone();
+    let sockets = app.sockets.clone();
+    tokio::spawn({
+        let services = services.clone();
+        async move {
+            shutdown_signal().await;
+            services.begin_shutdown();
+        }
+    });
+    let stopped = {
+        let services = services.clone();
+        async move { services.shutting_down().await }
+    };
+    let server = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(stopped);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let drained = async {
+        server.await.map_err(StartupError::Serve)?;
+        sockets.all_closed().await;
+        Ok::<(), StartupError>(())
+    };
+    let cut_off = async {
+        services.shutting_down().await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = drained => result?,
+        () = cut_off => tracing::warn!(
+            grace_secs = grace.as_secs(),
+            "stopping with connections still open after the grace period"
+        ),
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -306,7 +340,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: finishing requests in flight, ending subscriptions");
 }
 
 #[cfg(test)]

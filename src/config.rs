@@ -202,6 +202,11 @@ pub struct Config {
     )]
     pub attachment_types: Vec<String>,
 
+    /// On SIGTERM, how long requests in flight and subscribers get before
+    /// the process exits anyway, in seconds.
+    #[arg(long, env = "ENVAGIN_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+
     /// Log format: `text` for people, `json` for a log collector.
     #[arg(long, env = "ENVAGIN_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,

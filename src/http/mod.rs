@@ -44,6 +44,45 @@ pub struct HttpState {
     pub trust_forwarded_for: bool,
     /// SHA-256 of the mail gateway's shared secret; `None`: gateway off.
     pub mail_gateway_secret: Option<Vec<u8>>,
+    /// Open WebSocket connections, so that a stopping server can let them
+    /// say goodbye before it exits.
+    pub sockets: Arc<OpenSockets>,
+}
+
+/// Counts open WebSocket connections; a graceful stop waits for none.
+#[derive(Default)]
+pub struct OpenSockets {
+    open: std::sync::atomic::AtomicUsize,
+    closed: tokio::sync::Notify,
+}
+
+impl OpenSockets {
+    fn opened(self: &Arc<Self>) -> SocketGuard {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SocketGuard(self.clone())
+    }
+
+    /// Resolves when no WebSocket connection is open.
+    pub async fn all_closed(&self) {
+        loop {
+            let closed = self.closed.notified();
+            if self.open.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                return;
+            }
+            closed.await;
+        }
+    }
+}
+
+struct SocketGuard(Arc<OpenSockets>);
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        self.0
+            .open
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.closed.notify_waiters();
+    }
 }
 
 /// The client's address: the TCP peer, or behind a trusted reverse proxy
@@ -109,6 +148,12 @@ async fn graphql(
     headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
+    if !is_json(&headers) {
+        return client_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the GraphQL request as Content-Type: application/json",
+        );
+    }
     let caller = match caller(&state.auth, &headers).await {
         Ok(caller) => caller,
         Err(response) => return *response,
@@ -138,6 +183,21 @@ async fn graphql(
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
     }
     GraphQLResponse::from(response).into_response()
+}
+
+/// Only JSON bodies are executed: a browser may send a form or text/plain
+/// body to any site without asking (a "simple request"), so accepting those
+/// would let other web pages submit in a resident's name (CSRF).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim();
+            media.eq_ignore_ascii_case("application/json")
+                || media.eq_ignore_ascii_case("application/graphql-response+json")
+        })
 }
 
 /// The caller of a request: anonymous without a token; a token that does
@@ -194,9 +254,10 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            let _open = state.sockets.opened();
             let auth = state.auth.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+            let session = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = socket_caller(&auth, &payload).await?;
                     let mut data = async_graphql::Data::default();
@@ -204,7 +265,17 @@ async fn graphql_ws(
                     data.insert(ClientAddr(client));
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            // On a stop, subscriptions end first (their `complete` goes
+            // out); a moment later the connection itself is closed.
+            let stopping = async {
+                state.services.shutting_down().await;
+                tokio::time::sleep(SOCKET_FAREWELL).await;
+            };
+            tokio::select! {
+                () = session => {}
+                () = stopping => {}
+            }
         })
 }
 
@@ -274,6 +345,9 @@ async fn drop_unusable_request_id(
 }
 
 const X_REQUEST_ID: &str = "x-request-id";
+
+/// How long a stopping server gives subscribers to receive `complete`.
+const SOCKET_FAREWELL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A body that could not be read as a GraphQL request.
 pub struct BadRequest(ParseRequestError);

@@ -54,7 +54,7 @@ impl Services {
     /// Events of `request` committed from now on, as the subscriber may see
     /// them at that moment: staff access is decided again for every event
     /// (a reroute or a protected identity changes it), and the stream ends
-    /// when the request leaves the caller's reach.
+    /// when the request leaves the caller's reach or the process stops.
     pub async fn follow(
         &self,
         caller: Caller,
@@ -68,7 +68,12 @@ impl Services {
             let mut request = request;
             let mut access = access;
             loop {
-                match announcements.recv().await {
+                let next = tokio::select! {
+                    biased;
+                    () = services.shutting_down() => break,
+                    next = announcements.recv() => next,
+                };
+                match next {
                     Ok(id) if id != request.id => continue,
                     Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => break,

@@ -72,7 +72,8 @@ pub enum ServiceError {
         message: String,
         field: Option<&'static str>,
     },
-    #[error("internal error")]
+    /// Its text is for the log only: transports answer `INTERNAL` without it.
+    #[error("internal error: {0}")]
     Internal(#[from] StoreError),
 }
 
@@ -173,6 +174,8 @@ struct Inner {
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
     outbox_ready: tokio::sync::Notify,
+    /// Set when the process is stopping: live subscriptions end.
+    shutdown: tokio::sync::watch::Sender<bool>,
     /// Corrections the classifier has learned, so none is learned twice.
     applied_corrections: std::sync::Mutex<std::collections::HashSet<i64>>,
     settings: Settings,
@@ -201,6 +204,7 @@ impl Services {
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 applied_corrections: std::sync::Mutex::default(),
                 outbox_ready: tokio::sync::Notify::new(),
+                shutdown: tokio::sync::watch::channel(false).0,
                 settings,
             }),
         }
@@ -224,6 +228,18 @@ impl Services {
             administration,
             self.catalogue().triage_administration(),
         )
+    }
+
+    /// The process is stopping: live work (subscriptions) ends cleanly.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Resolves once the process has begun to stop.
+    pub async fn shutting_down(&self) {
+        let mut stopping = self.inner.shutdown.subscribe();
+        // An error means the sender is gone, which is a stop too.
+        let _ = stopping.wait_for(|stopping| *stopping).await;
     }
 
     pub fn catalogue(&self) -> &Catalogue {

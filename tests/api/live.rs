@@ -49,7 +49,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON message, or None if the socket closes or stays silent.
-async fn next(socket: &mut Socket) -> Option<Value> {
+pub(crate) async fn next(socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(5), socket.next())
             .await

@@ -32,7 +32,7 @@ async fn three_replicas() -> (Vec<Server>, String, tempfile::TempDir) {
     (futures_util::future::join_all(starts).await, url, dir)
 }
 
-fn token(sub: &str, roles: &[&str], adm: &[&str]) -> String {
+pub(crate) fn token(sub: &str, roles: &[&str], adm: &[&str]) -> String {
     use envagin::auth::{MintClaims, mint_token};
     let mut config = envagin::config::Config::from_env().unwrap();
     config.jwt_secret = Some(TEST_JWT_SECRET.to_owned());

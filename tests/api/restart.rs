@@ -73,6 +73,26 @@ impl Server {
             .unwrap()
     }
 
+    /// Sends SIGTERM and waits (at most `limit`) for the process to exit.
+    pub(crate) async fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM delivered");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,0 +1,202 @@
+//! Hostile and malformed input: every one gets a clear, coded error or is
+//! stored as the plain text it is; never a 500, never a panic, never
+//! somebody else's data.
+
+use serde_json::{Value, json};
+
+use crate::support::{LOOKUP, SUBMIT, TestApp, code, spawn_app};
+
+async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn first_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_a_coded_client_error() {
+    let app = spawn_app().await;
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        (
+            "unterminated JSON",
+            "application/json",
+            br#"{"query": "{ catalogue { administrations { code } } }""#.to_vec(),
+        ),
+        (
+            "invalid UTF-8",
+            "application/json",
+            b"{\"query\": \"\xff\xfe{ catalogue }\"}".to_vec(),
+        ),
+        (
+            "not JSON at all",
+            "application/json",
+            b"DROP TABLE requests;".to_vec(),
+        ),
+        (
+            "JSON but no query",
+            "application/json",
+            br#"{"variables": {}}"#.to_vec(),
+        ),
+        ("an empty body", "application/json", Vec::new()),
+        (
+            "a wrong content type",
+            "text/plain",
+            br#"{"query": "{ __typename }"}"#.to_vec(),
+        ),
+        (
+            "a NUL in the JSON",
+            "application/json",
+            b"{\"query\": \"{ catalogue \x00 }\"}".to_vec(),
+        ),
+    ];
+    for (what, content_type, body) in cases {
+        let (status, answer) = post_raw(&app, content_type, body).await;
+        assert!(
+            (400..500).contains(&status) || (status == 200 && first_code(&answer).is_some()),
+            "{what}: HTTP {status} {answer}"
+        );
+        if status != 415 {
+            assert!(first_code(&answer).is_some(), "{what}: no code in {answer}");
+        }
+    }
+    assert_eq!(app.count("requests").await, 0);
+}
+
+#[tokio::test]
+async fn a_query_with_ten_thousand_directives_is_refused_quickly() {
+    let app = spawn_app().await;
+    let directives = "@skip(if: false) ".repeat(10_000);
+    let query = format!("{{ catalogue {{ administrations {{ code {directives} }} }} }}");
+    let started = std::time::Instant::now();
+    let answer = app.gql(&query, json!({})).await;
+    assert!(answer["errors"].is_array(), "{answer}");
+    assert!(first_code(&answer).is_some(), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_large_batch_is_refused_whole_and_runs_nothing() {
+    let app = spawn_app().await;
+    let batch: Vec<Value> = (0..1_000)
+        .map(|i| json!({ "query": SUBMIT, "variables": { "input": { "description": format!("Hål i vägen {i}") } } }))
+        .collect();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert!(status == 400 || status == 413, "HTTP {status}");
+    assert_eq!(app.count("requests").await, 0);
+}
+
+#[tokio::test]
+async fn control_characters_nul_bytes_and_huge_words_are_stored_as_plain_text() {
+    let app = spawn_app().await;
+    let word = "a".repeat(9_000);
+    let description = format!("Hål\u{0}i\u{7}vägen\u{1b}[31m på Kungsgatan {word}");
+    let answer = app
+        .gql(SUBMIT, json!({ "input": { "description": description } }))
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let payload = &answer["data"]["submitRequest"];
+    let handler = app.token("kc-anna", &["contact_centre"], &[]);
+    let stored = app
+        .gql_as(
+            &handler,
+            "query($r: String!) { requestByReference(reference: $r) { description } }",
+            json!({ "r": payload["request"]["reference"] }),
+        )
+        .await;
+    let text = stored["data"]["requestByReference"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("Kungsgatan"), "{stored}");
+    assert!(text.contains(&word), "the long word is kept");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "control characters removed: {text:?}"
+    );
+}
+
+#[tokio::test]
+async fn injection_strings_are_stored_and_returned_as_the_text_they_are() {
+    let app = spawn_app().await;
+    let evil = "'; DROP TABLE requests; -- <script>alert('x')</script> \" OR 1=1 --";
+    let answer = app
+        .gql(SUBMIT, json!({ "input": { "description": format!("Gatlampan är trasig {evil}"), "contact": { "name": evil } } }))
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    let reference = answer["data"]["submitRequest"]["request"]["reference"].clone();
+    let agent = app.token("kc-anna", &["contact_centre"], &[]);
+    let read = app
+        .gql_as(
+            &agent,
+            "query($r: String!) { requestByReference(reference: $r) { description contact { name } } }",
+            json!({ "r": reference }),
+        )
+        .await;
+    let request = &read["data"]["requestByReference"];
+    assert!(
+        request["description"].as_str().unwrap().ends_with(evil),
+        "{read}"
+    );
+    assert_eq!(request["contact"]["name"], evil);
+    // Searching with the same text is a search, not a statement.
+    let found = app
+        .gql_as(
+            &agent,
+            "query($t: String!) { searchRequests(filter: { text: $t }) { nodes { reference } } }",
+            json!({ "t": evil }),
+        )
+        .await;
+    assert!(
+        found["errors"].is_null() || first_code(&found) == Some("BAD_USER_INPUT"),
+        "{found}"
+    );
+    assert_eq!(app.count("requests").await, 1, "the table is still there");
+}
+
+#[tokio::test]
+async fn a_lookup_with_injection_or_another_residents_reference_reveals_nothing() {
+    let app = spawn_app().await;
+    let mine = app
+        .submit(json!({ "description": "Soptunnan har inte tömts" }))
+        .await;
+    let theirs = app
+        .submit(json!({ "description": "Hål i vägen på Kungsgatan" }))
+        .await;
+    for (reference, code_value) in [
+        (
+            theirs["request"]["reference"].clone(),
+            mine["trackingCode"].clone(),
+        ),
+        (json!("EVI-2026-000001-3' OR '1'='1"), json!("' OR '1'='1")),
+        (theirs["request"]["reference"].clone(), json!("%")),
+        (theirs["request"]["reference"].clone(), json!("")),
+    ] {
+        let answer = app
+            .gql(
+                LOOKUP,
+                json!({ "reference": reference, "trackingCode": code_value }),
+            )
+            .await;
+        assert!(answer["data"]["request"].is_null(), "{answer}");
+        assert!(
+            matches!(code(&answer), "NOT_FOUND" | "BAD_USER_INPUT"),
+            "{answer}"
+        );
+    }
+}
