@@ -40,7 +40,9 @@ pub enum StartupError {
     Catalogue(#[from] service::catalogue::CatalogueInstallError),
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),
-    #[error("cannot load the classifier's corrections: {0}")]
+    #[error(transparent)]
+    Knowledge(#[from] service::knowledge::KnowledgeInstallError),
+    #[error("cannot load the classifier's corrections or the knowledge base: {0}")]
     Corrections(service::ServiceError),
     #[error("authentication set-up: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
@@ -135,6 +137,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     store::migrate(&db).await?;
     tracing::info!(database = %redact(&url), "database ready and migrated");
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
+    service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
     let classifier = Box::new(BayesClassifier::new(&catalogue));
     let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
     let (search_key, origin) = secrets::resolve(&SecretSpec {
@@ -177,6 +180,10 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     let services = Services::new(db, catalogue, classifier, calendar, settings);
     services
         .catch_up_corrections()
+        .await
+        .map_err(StartupError::Corrections)?;
+    services
+        .reload_knowledge()
         .await
         .map_err(StartupError::Corrections)?;
     Ok(services)
@@ -287,6 +294,18 @@ fn deliverer(config: &Config) -> Result<Deliverer, StartupError> {
         sms: Box::new(LogSms),
         webhooks,
     })
+}
+
+/// The operator's knowledge-base file, if one is configured.
+fn knowledge_file(config: &Config) -> Result<Option<(String, String)>, StartupError> {
+    let Some(path) = &config.knowledge else {
+        return Ok(None);
+    };
+    let content = std::fs::read_to_string(path).map_err(|source| StartupError::CatalogueFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(Some((path.display().to_string(), content)))
 }
 
 fn catalogue_source(config: &Config) -> Result<CatalogueSource, StartupError> {

@@ -28,6 +28,11 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_CATALOGUE")]
     pub catalogue: Option<PathBuf>,
 
+    /// Knowledge-base file (TOML) loaded into an empty database instead of
+    /// the built-in sample.
+    #[arg(long, env = "ENVAGIN_KNOWLEDGE")]
+    pub knowledge: Option<PathBuf>,
+
     /// Shared HS256 secret for staff and citizen tokens (at least 32
     /// bytes). Unset: a secret is generated into the data directory.
     #[arg(long, env = "ENVAGIN_JWT_SECRET", hide_env_values = true)]

@@ -8,6 +8,7 @@ mod m20261126_000001_catalogue;
 mod m20261126_000002_requests;
 mod m20261126_000003_lookup;
 mod m20261126_000004_outbox;
+mod m20261126_000005_knowledge;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_requests::Migration),
             Box::new(m20261126_000003_lookup::Migration),
             Box::new(m20261126_000004_outbox::Migration),
+            Box::new(m20261126_000005_knowledge::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod contact;
 pub mod eval;
 pub mod history;
 pub mod inbound_email;
+pub mod knowledge;
 pub mod notification;
 pub mod personal_number;
 pub mod policy;

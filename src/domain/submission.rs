@@ -29,7 +29,27 @@ pub struct SubmissionInput {
     /// When a request registered by staff reached the municipality (a
     /// letter that arrived yesterday); web submissions arrive now.
     pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The contact centre answered it there and then (first-contact
+    /// resolution): the request is registered closed, with the answer.
+    pub answered_on_contact: Option<AnswerInput>,
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct AnswerInput {
+    pub answer: String,
+    /// Slugs of the knowledge-base articles used.
+    pub articles: Vec<String>,
+}
+
+/// The answer given at first contact, checked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answered {
+    pub answer: String,
+    pub articles: Vec<String>,
+}
+
+const MAX_ANSWER_CHARS: usize = 5_000;
+const MAX_ANSWER_ARTICLES: usize = 10;
 
 #[derive(Debug, Clone, Default)]
 pub struct LocationInput {
@@ -79,6 +99,7 @@ pub struct Submission {
     pub contact: Contact,
     pub protected_identity: bool,
     pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub answered_on_contact: Option<Answered>,
     #[serde(skip)]
     pub idempotency_key: Option<String>,
 }
@@ -117,10 +138,14 @@ impl Submission {
                 format!("must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters"),
             ));
         }
+        let answered_on_contact = input
+            .answered_on_contact
+            .map(|a| validate_answer(a, input.channel, &mut errors));
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(Self {
+            answered_on_contact,
             description,
             category_hint: non_blank(input.category_hint),
             channel: input.channel,
@@ -140,6 +165,39 @@ impl Submission {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
         hex::encode(Sha256::digest(canonical))
     }
+}
+
+fn validate_answer(
+    input: AnswerInput,
+    channel: Channel,
+    errors: &mut Vec<InvalidInput>,
+) -> Answered {
+    let answer = clean(&input.answer);
+    if answer.is_empty() || answer.chars().count() > MAX_ANSWER_CHARS {
+        errors.push(InvalidInput::new(
+            "answeredOnContact.answer",
+            format!("must be 1 to {MAX_ANSWER_CHARS} characters"),
+        ));
+    }
+    if channel == Channel::Web {
+        errors.push(InvalidInput::new(
+            "answeredOnContact",
+            "is for the contact centre registering a call, visit, e-mail or letter",
+        ));
+    }
+    let articles: Vec<String> = input
+        .articles
+        .iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    if articles.len() > MAX_ANSWER_ARTICLES {
+        errors.push(InvalidInput::new(
+            "answeredOnContact.articles",
+            format!("at most {MAX_ANSWER_ARTICLES} articles"),
+        ));
+    }
+    Answered { answer, articles }
 }
 
 fn non_blank(value: Option<String>) -> Option<String> {

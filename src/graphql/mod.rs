@@ -2,6 +2,7 @@
 //! here; resolvers are one call into `service` each.
 
 pub mod error;
+mod knowledge;
 mod limits;
 mod lookup;
 mod stats;
@@ -27,10 +28,15 @@ pub struct QueryRoot(
     work::WorkQuery,
     lookup::LookupQuery,
     stats::StatsQuery,
+    knowledge::KnowledgeQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(SubmitMutation, work::WorkMutation);
+pub struct MutationRoot(
+    SubmitMutation,
+    work::WorkMutation,
+    knowledge::KnowledgeMutation,
+);
 
 /// Limits that keep one client from exhausting the server.
 #[derive(Debug, Clone)]

@@ -45,6 +45,34 @@ pub struct Stats {
     pub triaged_share: Option<f64>,
     /// Share a person rerouted: how often routing was wrong.
     pub rerouted_share: Option<f64>,
+    /// Requests answered and closed at first contact, per channel and
+    /// category.
+    pub first_contact_resolution: Vec<FirstContactResolution>,
+    /// Residents who found their answer in an article and did not submit,
+    /// per category.
+    pub deflections: Vec<Count>,
+    /// What residents ask that no article answers (from the period's
+    /// newest 2,000 non-confidential texts), most frequent first: which
+    /// articles to write next.
+    pub unanswered_topics: Vec<UnansweredTopic>,
+}
+
+#[derive(SimpleObject)]
+pub struct FirstContactResolution {
+    pub channel: String,
+    pub category: String,
+    pub requests: i64,
+    pub resolved: i64,
+    pub share: Option<f64>,
+}
+
+#[derive(SimpleObject)]
+pub struct UnansweredTopic {
+    /// The word as residents write it.
+    pub word: String,
+    /// The category it most often came in.
+    pub category: Option<String>,
+    pub requests: u64,
 }
 
 fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
@@ -84,6 +112,27 @@ impl StatsQuery {
             resolved_within_service_level: s.resolved_within_service_level,
             triaged_share: s.triaged_share,
             rerouted_share: s.rerouted_share,
+            first_contact_resolution: s
+                .first_contact
+                .into_iter()
+                .map(|f| FirstContactResolution {
+                    share: (f.requests > 0).then(|| f.resolved as f64 / f.requests as f64),
+                    channel: f.channel,
+                    category: f.category,
+                    requests: f.requests,
+                    resolved: f.resolved,
+                })
+                .collect(),
+            deflections: counts(s.deflections),
+            unanswered_topics: s
+                .unanswered_topics
+                .into_iter()
+                .map(|t| UnansweredTopic {
+                    word: t.word,
+                    category: t.category,
+                    requests: t.requests,
+                })
+                .collect(),
         })
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::catalogue::{AdministrationDef, Catalogue, CategoryDef};
 use crate::domain::personal_number::mask;
 use crate::domain::policy::Access;
 use crate::domain::submission::{
-    ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
+    AnswerInput, ContactInput as DomainContact, LocationInput as DomainLocation, SubmissionInput,
 };
 use crate::service::{AccessRecorder, AttachmentInfo, HistoryEntry, RequestRecord, Services};
 
@@ -114,6 +114,19 @@ pub struct SubmitRequestInput {
     /// For staff registering a call, visit, e-mail or letter: when it
     /// reached the municipality (Förvaltningslagen 22 §). Default: now.
     pub received_at: Option<DateTime<Utc>>,
+    /// The contact centre answered it on the spot: registered `CLOSED`
+    /// with the answer in its history (first-contact resolution).
+    pub answered_on_contact: Option<AnsweredOnContactInput>,
+}
+
+#[derive(InputObject)]
+pub struct AnsweredOnContactInput {
+    /// What the resident was told; also sent to them if they left an
+    /// e-mail address.
+    pub answer: String,
+    /// Slugs of the knowledge-base articles used.
+    #[graphql(default)]
+    pub articles: Vec<String>,
 }
 
 impl From<SubmitRequestInput> for SubmissionInput {
@@ -137,6 +150,10 @@ impl From<SubmitRequestInput> for SubmissionInput {
             idempotency_key: i.idempotency_key,
             protected_identity: i.protected_identity,
             received_at: i.received_at,
+            answered_on_contact: i.answered_on_contact.map(|a| AnswerInput {
+                answer: a.answer,
+                articles: a.articles,
+            }),
         }
     }
 }

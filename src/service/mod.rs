@@ -12,6 +12,7 @@ mod auto_close;
 pub mod catalogue;
 mod email;
 mod events;
+pub mod knowledge;
 mod lookup;
 mod notify;
 pub mod open311;
@@ -35,6 +36,7 @@ pub use access_log::{AccessLogEntry, AccessRecorder};
 pub use attachments::{AttachmentFile, AttachmentInfo};
 pub use catalogue::{CatalogueSource, install_catalogue};
 pub use email::{IngestOutcome, MailIntakeSettings};
+pub use knowledge::{ArticleRecord, ArticleVersion, install_knowledge};
 pub use lookup::HistoryEntry;
 pub use notify::SystemEvent;
 pub use outbox::{OutboxBacklog, OutboxPass};
@@ -174,6 +176,8 @@ struct Inner {
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
     outbox_ready: tokio::sync::Notify,
+    /// The published knowledge base and its search index.
+    knowledge: std::sync::RwLock<Arc<knowledge::KnowledgeSnapshot>>,
     /// Set when the process is stopping: live subscriptions end.
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Corrections the classifier has learned, so none is learned twice.
@@ -205,6 +209,7 @@ impl Services {
                 applied_corrections: std::sync::Mutex::default(),
                 outbox_ready: tokio::sync::Notify::new(),
                 shutdown: tokio::sync::watch::channel(false).0,
+                knowledge: std::sync::RwLock::new(Arc::new(knowledge::KnowledgeSnapshot::empty())),
                 settings,
             }),
         }

@@ -293,6 +293,7 @@ impl Services {
                     .to_owned(),
             ),
             idempotency_key: None,
+            answered_on_contact: None,
             protected_identity: false,
             received_at: None,
         };

@@ -36,7 +36,27 @@ pub struct Stats {
     pub triaged_share: Option<f64>,
     /// Of all requests, the share a person rerouted: routing quality.
     pub rerouted_share: Option<f64>,
+    /// Answered and closed at first contact, per channel and category.
+    pub first_contact: Vec<FirstContact>,
+    /// Residents who found their answer in an article and did not submit,
+    /// per category ("" for articles without one).
+    pub deflections: Vec<(String, i64)>,
+    /// What residents ask that no article answers, most frequent first.
+    pub unanswered_topics: Vec<super::knowledge::Topic>,
 }
+
+/// First-contact resolution of one channel and category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstContact {
+    pub channel: String,
+    pub category: String,
+    pub requests: i64,
+    pub resolved: i64,
+}
+
+/// How many of the period's newest texts are mined for unanswered topics.
+const TOPIC_SAMPLE: u64 = 2_000;
+const TOPICS: usize = 10;
 
 impl Services {
     pub async fn stats(
@@ -90,7 +110,47 @@ impl Services {
             Some(Condition::all().add(C::Rerouted.eq(true))),
         )
         .await?;
+        let all = store::stats::counts_by_channel_and_category(db, &period, None).await?;
+        let answered = store::stats::counts_by_channel_and_category(
+            db,
+            &period,
+            Some(Condition::all().add(C::FirstContact.eq(true))),
+        )
+        .await?;
+        let first_contact = all
+            .into_iter()
+            .map(|(channel, category, requests)| {
+                let resolved = answered
+                    .iter()
+                    .find(|(c, k, _)| *c == channel && *k == category)
+                    .map_or(0, |(_, _, n)| *n);
+                FirstContact {
+                    channel,
+                    category,
+                    requests,
+                    resolved,
+                }
+            })
+            .collect();
+        let deflections = store::knowledge::deflections_by_category(db, from, to)
+            .await?
+            .into_iter()
+            .filter(|(category, _)| {
+                administrations.as_ref().is_none_or(|adms| {
+                    category
+                        .as_deref()
+                        .and_then(|c| self.catalogue().category(c))
+                        .is_some_and(|c| adms.contains(&c.administration))
+                })
+            })
+            .map(|(category, n)| (category.unwrap_or_default(), n))
+            .collect();
+        let texts = store::stats::recent_texts(db, &period, TOPIC_SAMPLE).await?;
+        let unanswered_topics = self.unanswered_topics(&texts, TOPICS);
         Ok(Stats {
+            first_contact,
+            deflections,
+            unanswered_topics,
             total,
             by_channel: store::stats::counts_by(db, &period, C::Channel).await?,
             by_category: store::stats::counts_by(db, &period, C::CategoryCode).await?,

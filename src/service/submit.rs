@@ -17,7 +17,7 @@ use crate::domain::reference::Reference;
 use crate::domain::routing::{Route, emergency_advice, route};
 use crate::domain::search;
 use crate::domain::status::RequestStatus;
-use crate::domain::submission::{Submission, SubmissionInput};
+use crate::domain::submission::{Answered, Submission, SubmissionInput};
 use crate::domain::tracking::TrackingCode;
 use crate::store::attachments::NewAttachment;
 use crate::store::entities::{idempotency_keys, requests};
@@ -87,13 +87,19 @@ impl Services {
             text: &submission.description,
             category_hint: submission.category_hint.as_deref(),
         });
-        let route = route(
+        let mut route = route(
             self.catalogue(),
             &classification,
             self.inner.settings.triage_threshold,
             &submission.description,
             submission.language,
         );
+        if submission.answered_on_contact.is_some() {
+            // Answered there and then: classified for the statistics, but
+            // no queue will see it (DESIGN.md: RECEIVED → CLOSED).
+            route.status = RequestStatus::Closed;
+            route.referral = None;
+        }
         match self
             .store_new(
                 &submission,
@@ -155,6 +161,13 @@ impl Services {
         row.received_at = Set(received);
         row.ack_due_at = Set(self.inner.calendar.due_at(received, ack_days));
         row.resolve_due_at = Set(self.inner.calendar.due_at(received, resolve_days));
+        if submission.answered_on_contact.is_some() {
+            row.first_contact = Set(true);
+            row.acknowledged_at = Set(Some(now));
+            row.first_response_days = Set(Some(0));
+            row.resolution_days = Set(Some(0));
+            row.resolved_on_time = Set(Some(true));
+        }
         let (tx, _turn) = self.begin_write().await?;
         let sequence = store::requests::next_sequence(&tx).await?;
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
@@ -163,15 +176,31 @@ impl Services {
             administration: route.administration.clone(),
             confidential: route.confidential,
         };
-        store::requests::append_events(&tx, model.id, &scope, first_events(route, submitter, now))
-            .await?;
+        let events = first_events(
+            route,
+            submitter,
+            submission.answered_on_contact.as_ref(),
+            now,
+        );
+        store::requests::append_events(&tx, model.id, &scope, events).await?;
         store::requests::index_terms(&tx, model.id, search::terms(&submission.description)).await?;
         let record = RequestRecord::try_from(model)?;
         let code = tracking_code.to_string();
+        let resident = match &submission.answered_on_contact {
+            Some(answered) => Occasion::Closed {
+                message: Some(answered.answer.clone()),
+                automatically: false,
+            },
+            None => self.receipt(&record, route, &code, &intake.refused),
+        };
+        let routed = !matches!(
+            route.status,
+            RequestStatus::Referred | RequestStatus::Closed
+        );
         let tidings = Tidings {
             request: &record,
-            resident: Some(self.receipt(&record, route, &code, &intake.refused)),
-            system: (route.status != RequestStatus::Referred).then_some(SystemEvent::Routed),
+            resident: Some(resident),
+            system: routed.then_some(SystemEvent::Routed),
             message: route.referral.as_deref(),
             tracking_code: Some(&code),
         };
@@ -410,7 +439,11 @@ fn new_row(
         assignee_sub: Set(None),
         assignee_name: Set(None),
         triaged: Set(route.status == RequestStatus::Triage),
-        closed_at: Set((route.status == RequestStatus::Referred).then_some(now)),
+        closed_at: Set(matches!(
+            route.status,
+            RequestStatus::Referred | RequestStatus::Closed
+        )
+        .then_some(now)),
         duplicate_of: Set(None),
         version: Set(1),
         acknowledged_at: Set(None),
@@ -421,13 +454,19 @@ fn new_row(
     }
 }
 
-fn first_events(route: &Route, submitter: &Submitter, now: DateTime<Utc>) -> Vec<NewEvent> {
+fn first_events(
+    route: &Route,
+    submitter: &Submitter,
+    answered: Option<&Answered>,
+    now: DateTime<Utc>,
+) -> Vec<NewEvent> {
     let routed_kind = match route.status {
+        RequestStatus::Closed => EventKind::StatusChanged,
         RequestStatus::Referred => EventKind::Referred,
         RequestStatus::Triage => EventKind::Triaged,
         _ => EventKind::Routed,
     };
-    vec![
+    let mut events = vec![
         NewEvent {
             kind: EventKind::Submitted.code(),
             from_status: None,
@@ -461,5 +500,17 @@ fn first_events(route: &Route, submitter: &Submitter, now: DateTime<Utc>) -> Vec
             detail: None,
             at: now,
         },
-    ]
+    ];
+    if let (Some(answered), Some(last)) = (answered, events.last_mut()) {
+        // The agent who answered closed it; what they said is the message.
+        last.actor_kind = ActorKind::Staff.code();
+        last.actor_id = submitter.registered_by.clone();
+        last.actor_name = submitter.registered_by_name.clone();
+        last.message = Some(answered.answer.clone());
+        last.note = Some("answered at first contact".to_owned());
+        last.detail = Some(
+            serde_json::json!({ "firstContact": true, "articles": answered.articles }).to_string(),
+        );
+    }
+    events
 }

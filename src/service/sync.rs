@@ -1,6 +1,6 @@
 //! Keeping replicas in step. Two things change in one process and must
-//! reach the others: new events of a request (for live subscriptions) and
-//! corrections the classifier learns from. On PostgreSQL each is announced
+//! reach the others: new events of a request (for live subscriptions),
+//! corrections the classifier learns from, and knowledge-base edits. On PostgreSQL each is announced
 //! with NOTIFY inside the transaction that made it, so it is delivered on
 //! commit and only then, to every replica's LISTEN (including the one that
 //! made it). On SQLite there is one process, and a local channel suffices.
@@ -20,6 +20,7 @@ use crate::store::{self, StoreError};
 
 const EVENTS: &str = "envagin_events";
 const CORRECTIONS: &str = "envagin_corrections";
+const KNOWLEDGE: &str = "envagin_knowledge";
 
 impl Services {
     fn is_postgres(&self) -> bool {
@@ -55,6 +56,19 @@ impl Services {
             }
         }
         Ok(())
+    }
+
+    /// Commits a knowledge-base change and brings every replica's index up
+    /// to date: this one at once, the others through a notification.
+    pub(super) async fn commit_knowledge(
+        &self,
+        tx: DatabaseTransaction,
+    ) -> Result<(), ServiceError> {
+        if self.is_postgres() {
+            notify(&tx, KNOWLEDGE, 0).await?;
+        }
+        tx.commit().await?;
+        self.reload_knowledge().await
     }
 
     /// Queues the announcement of a stored correction in `tx` (PostgreSQL;
@@ -126,11 +140,12 @@ impl Services {
         let pool = self.db().get_postgres_connection_pool();
         let mut listener = PgListener::connect_with(pool).await.map_err(db_error)?;
         listener
-            .listen_all([EVENTS, CORRECTIONS])
+            .listen_all([EVENTS, CORRECTIONS, KNOWLEDGE])
             .await
             .map_err(db_error)?;
-        // Corrections committed while we were not listening.
+        // Changes committed while we were not listening.
         self.catch_up_corrections().await?;
+        self.reload_knowledge().await?;
         loop {
             let Some(notification) = listener.try_recv().await.map_err(db_error)? else {
                 self.catch_up_corrections().await?;
@@ -142,6 +157,7 @@ impl Services {
             match notification.channel() {
                 EVENTS => self.announce(id),
                 CORRECTIONS => self.learn_stored_correction(id).await?,
+                KNOWLEDGE => self.reload_knowledge().await?,
                 _ => {}
             }
         }

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod auto_close;
 pub mod catalogue;
 pub mod entities;
+pub mod knowledge;
 pub mod open311;
 pub mod outbox;
 pub mod requests;

@@ -80,3 +80,55 @@ pub async fn histogram(
         .all(conn)
         .await?)
 }
+
+/// `(channel, category, count)` of the period's requests matching `only`.
+pub async fn counts_by_channel_and_category(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+    only: Option<sea_orm::Condition>,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    use requests::Column as C;
+    let mut query = period.select();
+    if let Some(condition) = only {
+        query = query.filter(condition);
+    }
+    let rows: Vec<(String, Option<String>, i64)> = query
+        .select_only()
+        .column(C::Channel)
+        .column(C::CategoryCode)
+        .column_as(C::Id.count(), "n")
+        .group_by(C::Channel)
+        .group_by(C::CategoryCode)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(channel, category, n)| (channel, category.unwrap_or_default(), n))
+        .collect())
+}
+
+/// The descriptions of the period's newest requests that reached a queue
+/// (routed or triaged), at most `limit`: what residents ask about.
+pub async fn recent_texts(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+    limit: u64,
+) -> Result<Vec<(Option<String>, String)>, StoreError> {
+    use requests::Column as C;
+    use sea_orm::QueryOrder;
+    Ok(period
+        .select()
+        .filter(C::FirstContact.eq(false))
+        .filter(C::PurgedAt.is_null())
+        // Secret requests are nobody's statistics material.
+        .filter(C::Confidential.eq(false))
+        .select_only()
+        .column(C::CategoryCode)
+        .column(C::Description)
+        .order_by_desc(C::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}

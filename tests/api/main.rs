@@ -7,6 +7,7 @@ mod classifier;
 mod durability;
 mod email;
 mod hostile;
+mod knowledge;
 mod limits;
 mod live;
 mod lookup;

@@ -77,7 +77,7 @@ async fn replicas_starting_together_migrate_once_and_share_events_and_learning()
         .unwrap()
         .try_get::<i64>("", "n")
         .unwrap();
-    assert_eq!(applied, 4, "each migration recorded exactly once");
+    assert_eq!(applied, 5, "each migration recorded exactly once");
 
     // Submit through A, subscribe on B, change through C.
     let submitted = replicas[0]

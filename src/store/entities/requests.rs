@@ -45,6 +45,8 @@ pub struct Model {
     pub resolved_on_time: Option<bool>,
     pub triaged: bool,
     pub rerouted: bool,
+    /// Answered and closed by the contact centre at first contact.
+    pub first_contact: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
