@@ -88,6 +88,7 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .route("/ready", get(ready))
         .route("/metrics", get(metrics::render))
         .merge(open311::routes())
+        .merge(crate::web::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));
     Router::new()
