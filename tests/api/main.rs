@@ -18,4 +18,5 @@ mod search;
 mod smtp_sink;
 mod submit;
 mod support;
+mod web;
 mod work;
