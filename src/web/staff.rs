@@ -831,6 +831,10 @@ async fn show_request(
     let can_reroute =
         policy::may_reroute(&s.actor, record.facts(), catalogue.triage_administration());
     page.title = format!("{} {}", t.request_title, record.reference);
+    let mut values = values;
+    if values.category.is_empty() {
+        values.category = record.category.clone().unwrap_or_default();
+    }
     let view = RequestPage {
         action_base: format!("/staff/requests/{}", record.reference),
         reference: record.reference.clone(),
