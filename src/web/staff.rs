@@ -141,7 +141,8 @@ fn to_login(
     let t = Texts::of(language);
     match why {
         NoSession::Missing => {
-            let mut pairs = vec![("next", uri.path())];
+            let page = page_of(uri.path());
+            let mut pairs = vec![("next", page.as_str())];
             if language == Language::En {
                 pairs.push(("lang", "en"));
             }
@@ -160,7 +161,7 @@ fn to_login(
                 StatusCode::UNAUTHORIZED,
                 Some(message),
                 None,
-                next.or_else(|| Some(uri.path().to_owned())),
+                next.or_else(|| Some(page_of(uri.path()))),
             );
             clear_cookie(&mut response, state, SESSION_COOKIE);
             response
@@ -187,6 +188,18 @@ fn csrf_refused(state: &HttpState, s: &Session, language: Language, uri: &Uri) -
         t.error_title,
         t.csrf_failed.to_owned(),
     )
+}
+
+/// The page a form posts from: after logging in, the page comes back, not
+/// the post (`/staff/requests/R/claim` → `/staff/requests/R`).
+fn page_of(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        ["", "staff", "requests", reference, _action] => format!("/staff/requests/{reference}"),
+        ["", "staff", "queues", code, "next"] => format!("/staff/queues/{code}"),
+        ["", "staff", "logout" | "login"] => "/staff".to_owned(),
+        _ => path.to_owned(),
+    }
 }
 
 /// Only paths of these pages are followed after logging in.
@@ -1572,6 +1585,16 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/staff")), None);
         assert_eq!(safe_next(Some("https://evil.example/")), None);
         assert_eq!(safe_next(Some("/staff/\\evil")), None);
+    }
+
+    #[test]
+    fn after_login_a_post_comes_back_as_its_page() {
+        assert_eq!(
+            page_of("/staff/requests/EVI-2026-000001-5/claim"),
+            "/staff/requests/EVI-2026-000001-5"
+        );
+        assert_eq!(page_of("/staff/queues/TF/next"), "/staff/queues/TF");
+        assert_eq!(page_of("/staff/search"), "/staff/search");
     }
 
     #[test]
