@@ -384,3 +384,54 @@ async fn an_empty_description_brings_a_focused_error_summary_linking_to_the_fiel
     })
     .await;
 }
+
+#[tokio::test]
+async fn pages_reflow_into_one_column_at_400_percent_zoom() {
+    with_browsers("reflow", 1, |app, browsers| async move {
+        let c = &browsers[0];
+        let submitted = app
+            .submit(serde_json::json!({
+                "description": "Gatlampan utanför Storgatan 12 är trasig",
+                "contact": { "email": "anna.med.en.mycket.lang.adress@exempel.example.se" },
+                "location": { "address": "Storgatan 12" }
+            }))
+            .await;
+        let reference = submitted["request"]["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let code = submitted["trackingCode"].as_str().unwrap().to_owned();
+        log_in(&app, c, &app.handler("tf-anna", &["TF"])).await;
+
+        // 1280 CSS pixels at 400 % zoom leave 320 (WCAG 2.1, 1.4.10).
+        c.set_window_size(320, 800).await.unwrap();
+        let width = c
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(width.as_u64().unwrap() <= 400, "viewport {width}");
+        for path in [
+            "/".to_owned(),
+            format!("/status?reference={reference}&code={code}"),
+            "/tillganglighet".to_owned(),
+            "/staff/queues/TF".to_owned(),
+            format!("/staff/requests/{reference}"),
+        ] {
+            c.goto(&url(&app, &path)).await.unwrap();
+            css(c, "h1").await;
+            let widths = c
+                .execute(
+                    "return [document.documentElement.scrollWidth, window.innerWidth];",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let (scroll, inner) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+            assert!(
+                scroll <= inner,
+                "{path} scrolls sideways at 320 px: {scroll} > {inner}"
+            );
+        }
+    })
+    .await;
+}
