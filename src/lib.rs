@@ -16,3 +16,4 @@ pub mod jobs;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod web;

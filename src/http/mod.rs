@@ -129,6 +129,7 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/attachments/{id}", get(attachments::download))
         .merge(open311::routes())
+        .merge(crate::web::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));
     Router::new()

@@ -251,6 +251,16 @@ impl Services {
         &self.inner.catalogue
     }
 
+    /// The municipality's name as residents see it.
+    pub fn municipality(&self) -> &str {
+        &self.inner.settings.municipality
+    }
+
+    /// Where residents reach the service (`ENVAGIN_PUBLIC_URL`).
+    pub fn public_url(&self) -> &str {
+        &self.inner.settings.public_url
+    }
+
     fn db(&self) -> &DatabaseConnection {
         &self.inner.db
     }

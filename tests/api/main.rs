@@ -21,4 +21,5 @@ mod search;
 mod smtp_sink;
 mod submit;
 mod support;
+mod web;
 mod work;
