@@ -713,6 +713,29 @@ pub struct RequestPage {
     pub groups: Vec<CategoryGroup>,
     pub values: ActionValues,
     pub action_base: String,
+    /// Knowledge-base articles that may answer the request.
+    pub articles: Vec<ArticleView>,
+}
+
+/// An article beside a request: its body is the server's sanitised HTML.
+pub struct ArticleView {
+    pub title: String,
+    pub slug: String,
+    pub body_html: String,
+}
+
+/// Articles that may answer `text`, for staff reading a request.
+fn matching_articles(services: &crate::service::Services, text: &str) -> Vec<ArticleView> {
+    services
+        .answers(text, None, 3)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(article, _)| ArticleView {
+            body_html: crate::domain::knowledge::render_markdown(&article.body),
+            title: article.title,
+            slug: article.slug,
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -848,7 +871,12 @@ async fn show_request(
     if values.category.is_empty() {
         values.category = record.category.clone().unwrap_or_default();
     }
+    let articles = description
+        .as_deref()
+        .map(|text| matching_articles(&state.services, text))
+        .unwrap_or_default();
     let view = RequestPage {
+        articles,
         action_base: format!("/staff/requests/{}", record.reference),
         reference: record.reference.clone(),
         status_name: i18n::status_name(language, followed, false),

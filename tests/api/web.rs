@@ -924,6 +924,25 @@ async fn the_contact_centre_registers_a_call_it_answered_on_the_spot_as_closed()
 }
 
 #[tokio::test]
+async fn the_request_page_shows_staff_the_articles_that_may_answer_it() {
+    let app = spawn_app().await;
+    let (reference, _) = submit_via_form(
+        &app,
+        "När har återvinningscentralen öppet? Jag vill lämna grovsopor",
+        &[],
+    )
+    .await;
+    let tf = app.handler("tf-anna", &["TF"]);
+    let html = staff_get(&app, &tf, &format!("/staff/requests/{reference}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"kb-articles\""), "{html}");
+    assert!(html.contains("atervinningscentralen-oppettider"), "{html}");
+}
+
+#[tokio::test]
 async fn pages_carry_strict_security_headers_and_no_inline_script() {
     let app = spawn_app().await;
     let (reference, code) = submit_via_form(&app, "Gatlampan är trasig", &[]).await;
