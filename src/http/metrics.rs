@@ -78,6 +78,12 @@ pub async fn render(State(state): State<HttpState>) -> HttpResponse {
         }
         Err(e) => tracing::warn!(error = %e, "cannot read queue depths for /metrics"),
     }
+    // Deliveries and failures per channel show as 0 before the first one,
+    // so that an alert on them has a series to watch.
+    for channel in ["EMAIL", "SMS", "WEBHOOK"] {
+        metrics::counter!("envagin_notifications_sent_total", "channel" => channel).increment(0);
+        metrics::counter!("envagin_notifications_failed_total", "channel" => channel).increment(0);
+    }
     match state.services.outbox_backlog().await {
         Ok(backlog) => {
             metrics::gauge!("envagin_outbox_pending").set(backlog.pending as f64);

@@ -257,6 +257,8 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         "envagin_db_pool_connections",
         "envagin_outbox_pending",
         "envagin_outbox_dead",
+        "envagin_notifications_sent_total{channel=\"EMAIL\"}",
+        "envagin_notifications_failed_total{channel=\"WEBHOOK\"}",
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }
