@@ -153,6 +153,11 @@ pub async fn install_knowledge(
         .collect::<Result<Vec<_>, _>>()?;
     let now = Utc::now();
     let tx = store::begin_write(db).await?;
+    // Replicas starting together: one loads, the others then find it done.
+    store::lock_setup(&tx).await?;
+    if store::knowledge::count(&tx).await? > 0 {
+        return Ok(());
+    }
     for draft in &drafts {
         let model = store::knowledge::insert(
             &tx,

@@ -96,6 +96,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Key of the PostgreSQL advisory lock that serialises first-start set-up
+/// (such as loading the sample knowledge base) between replicas.
+const SETUP_LOCK: i64 = 0x0045_5641_4749_4e53;
+
+/// Holds, until `tx` ends, the lock that lets one replica at a time set up
+/// shared data. SQLite needs none: a write transaction already excludes
+/// every other writer.
+pub async fn lock_setup(tx: &DatabaseTransaction) -> Result<(), StoreError> {
+    if tx.get_database_backend() == DbBackend::Postgres {
+        tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SETUP_LOCK})"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock
 /// up front (BEGIN IMMEDIATE): a deferred transaction that reads first and
 /// writes later fails with SQLITE_BUSY when another writer got in between,

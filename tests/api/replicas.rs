@@ -78,6 +78,20 @@ async fn replicas_starting_together_migrate_once_and_share_events_and_learning()
         .try_get::<i64>("", "n")
         .unwrap();
     assert_eq!(applied, 5, "each migration recorded exactly once");
+    let articles = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM articles",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(
+        articles, 69,
+        "the sample knowledge base loaded exactly once"
+    );
 
     // Submit through A, subscribe on B, change through C.
     let submitted = replicas[0]
