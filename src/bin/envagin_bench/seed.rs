@@ -28,7 +28,7 @@ use envagin::domain::tracking::TrackingCode;
 use envagin::service::{CatalogueSource, install_catalogue};
 use envagin::store::{PoolSettings, connect, migrate};
 use rand::{Rng, RngExt};
-use sea_orm::sqlx::{QueryBuilder, Sqlite};
+use sea_orm::sqlx::{self, QueryBuilder, Sqlite};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use super::texts;
@@ -158,6 +158,8 @@ struct Chunk {
     events: Vec<Vec<Val>>,
     terms: Vec<Vec<Val>>,
     samples: Vec<String>,
+    /// The reference sequence number of the chunk's last request.
+    last_sequence: u64,
 }
 
 pub async fn seed(opts: SeedOptions) -> Result<(), BoxError> {
@@ -204,6 +206,7 @@ pub async fn seed(opts: SeedOptions) -> Result<(), BoxError> {
             while i < count {
                 let end = (i + CHUNK as u64).min(count);
                 let mut chunk = Chunk::default();
+                chunk.last_sequence = first_sequence + end - 1;
                 for k in i..end {
                     generator.request(
                         k,
@@ -254,25 +257,6 @@ pub async fn seed(opts: SeedOptions) -> Result<(), BoxError> {
     pairs.flush()?;
     let inserted = started.elapsed();
 
-    let last_sequence = first_sequence + opts.count - 1;
-    match backend {
-        DbBackend::Postgres => {
-            db.execute_unprepared(&format!(
-                "SELECT setval('request_reference_seq', GREATEST({last_sequence}, (SELECT last_value FROM request_reference_seq)))"
-            ))
-            .await?;
-            db.execute_unprepared(
-                "SELECT setval(pg_get_serial_sequence('requests', 'id'), (SELECT MAX(id) FROM requests))",
-            )
-            .await?;
-        }
-        _ => {
-            db.execute_unprepared(&format!(
-                "UPDATE counters SET value = MAX(value, {last_sequence}) WHERE name = 'request_reference'"
-            ))
-            .await?;
-        }
-    }
     let analysing = Instant::now();
     db.execute_unprepared("ANALYZE").await?;
     if backend == DbBackend::Sqlite {
@@ -350,6 +334,12 @@ async fn write_sqlite(db: &DatabaseConnection, chunk: &Chunk) -> Result<(), BoxE
             qb.build().execute(&mut *tx).await?;
         }
     }
+    // In the same transaction: an interrupted seed leaves a consistent
+    // database that the server, or another seed, continues after.
+    sqlx::query("UPDATE counters SET value = MAX(value, ?) WHERE name = 'request_reference'")
+        .bind(i64::try_from(chunk.last_sequence)?)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -377,6 +367,15 @@ async fn write_postgres(db: &DatabaseConnection, chunk: &Chunk) -> Result<(), Bo
         copy.send(text.into_bytes()).await?;
         copy.finish().await?;
     }
+    // Sequences are not transactional: moved before the commit, an
+    // interrupted seed leaves at worst a gap, never a reused number.
+    sqlx::query(
+        "SELECT setval('request_reference_seq', GREATEST($1, (SELECT last_value FROM request_reference_seq))), \
+         setval(pg_get_serial_sequence('requests', 'id'), (SELECT MAX(id) FROM requests))",
+    )
+    .bind(i64::try_from(chunk.last_sequence)?)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
