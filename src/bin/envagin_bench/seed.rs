@@ -205,8 +205,10 @@ pub async fn seed(opts: SeedOptions) -> Result<(), BoxError> {
             let mut i = 0;
             while i < count {
                 let end = (i + CHUNK as u64).min(count);
-                let mut chunk = Chunk::default();
-                chunk.last_sequence = first_sequence + end - 1;
+                let mut chunk = Chunk {
+                    last_sequence: first_sequence + end - 1,
+                    ..Chunk::default()
+                };
                 for k in i..end {
                     generator.request(
                         k,
