@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 
 use super::Language;
+use super::text::tokens;
 
 /// The sample municipality shipped inside the binary.
 pub const SAMPLE: &str = include_str!("../assets/catalogue.toml");
@@ -142,6 +143,54 @@ pub struct EmergencyRules {
     #[serde(default)]
     pub not_now: LocalizedList,
     pub advice: Localized,
+    /// The three lists as folded tokens, split once when the catalogue is
+    /// read instead of for every clause of every request.
+    #[serde(skip)]
+    phrases: EmergencyPhrases,
+}
+
+/// A phrase as folded tokens, and whether it is Swedish (whose words may
+/// be inflected or end a compound).
+pub type Phrase = (Vec<String>, bool);
+
+#[derive(Debug, Clone, Default)]
+struct EmergencyPhrases {
+    words: Vec<Phrase>,
+    harmless: Vec<Phrase>,
+    not_now: Vec<Phrase>,
+}
+
+impl EmergencyRules {
+    fn split_phrases(&mut self) {
+        self.phrases = EmergencyPhrases {
+            words: phrases(&self.words),
+            harmless: phrases(&self.harmless),
+            not_now: phrases(&self.not_now),
+        };
+    }
+
+    /// `words`, tokenized.
+    pub fn danger_phrases(&self) -> &[Phrase] {
+        &self.phrases.words
+    }
+
+    /// `harmless`, tokenized.
+    pub fn harmless_phrases(&self) -> &[Phrase] {
+        &self.phrases.harmless
+    }
+
+    /// `not_now`, tokenized.
+    pub fn not_now_phrases(&self) -> &[Phrase] {
+        &self.phrases.not_now
+    }
+}
+
+/// Swedish phrases first, then English.
+fn phrases(list: &LocalizedList) -> Vec<Phrase> {
+    let swedish = list.sv.iter().map(|p| (tokens(p), true));
+    swedish
+        .chain(list.en.iter().map(|p| (tokens(p), false)))
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,7 +226,8 @@ pub struct Catalogue {
 
 impl Catalogue {
     pub fn parse(text: &str) -> Result<Self, CatalogueError> {
-        let doc: Document = toml::from_str(text)?;
+        let mut doc: Document = toml::from_str(text)?;
+        doc.emergency.split_phrases();
         let catalogue = Self {
             administrations: index_by_code(doc.administrations.iter().map(|a| &a.code)),
             categories: index_by_code(doc.categories.iter().map(|c| &c.code)),

@@ -5,7 +5,7 @@
 use super::Language;
 use std::ops::Range;
 
-use super::catalogue::{Catalogue, EmergencyRules, LocalizedList, Priority};
+use super::catalogue::{Catalogue, EmergencyRules, Phrase, Priority};
 use super::classifier::Classification;
 use super::status::RequestStatus;
 use super::text::tokens;
@@ -101,11 +101,11 @@ fn describes_danger(rules: &EmergencyRules, text: &str) -> bool {
 /// brinner det i förrådet" still alarms while "I was injured last year"
 /// does not.
 fn clause_in_danger(rules: &EmergencyRules, clause: &[String]) -> bool {
-    if !phrase_spans(&rules.not_now, clause).is_empty() {
+    if !phrase_spans(rules.not_now_phrases(), clause).is_empty() {
         return false;
     }
-    let harmless = phrase_spans(&rules.harmless, clause);
-    phrase_spans(&rules.words, clause)
+    let harmless = phrase_spans(rules.harmless_phrases(), clause);
+    phrase_spans(rules.danger_phrases(), clause)
         .iter()
         .any(|span| !harmless.iter().any(|h| overlaps(h, span)))
 }
@@ -115,11 +115,9 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 }
 
 /// Where any phrase of the list occurs in the clause, as token ranges.
-fn phrase_spans(list: &LocalizedList, clause: &[String]) -> Vec<Range<usize>> {
-    let swedish = list.sv.iter().map(|p| (p, true));
-    swedish
-        .chain(list.en.iter().map(|p| (p, false)))
-        .flat_map(|(phrase, swedish)| spans_of(&tokens(phrase), clause, swedish))
+fn phrase_spans(list: &[Phrase], clause: &[String]) -> Vec<Range<usize>> {
+    list.iter()
+        .flat_map(|(phrase, swedish)| spans_of(phrase, clause, *swedish))
         .collect()
 }
 

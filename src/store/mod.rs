@@ -54,6 +54,10 @@ pub struct PoolSettings {
     pub sqlite_full_sync: bool,
 }
 
+/// How long a pooled connection may sit idle before it is pinged when
+/// taken from the pool.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
+
 pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, StoreError> {
     let synchronous = if pool.sqlite_full_sync {
         SqliteSynchronous::Full
@@ -64,6 +68,11 @@ pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnectio
     options
         .max_connections(pool.max_connections)
         .acquire_timeout(pool.acquire_timeout)
+        // A connection that sat idle may have been dropped (a database
+        // restart, a proxy's or firewall's timeout): ping it before use.
+        // One in constant use needs no ping: pinging on every checkout
+        // doubled the round trips of each query.
+        .test_before_acquire_if_idle_for(IDLE_PING_AFTER)
         .sqlx_logging(false)
         // WAL lets readers run beside the writer; synchronous=FULL makes a
         // commit durable before we answer the resident (OSL 5 kap 1 §).
