@@ -31,8 +31,9 @@ pub enum StartupError {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot read catalogue file {path}: {source}")]
-    CatalogueFile {
+    #[error("cannot read the {what} file {path}: {source}")]
+    File {
+        what: &'static str,
         path: String,
         source: std::io::Error,
     },
@@ -42,7 +43,9 @@ pub enum StartupError {
     Secret(#[from] crate::secrets::SecretError),
     #[error(transparent)]
     Knowledge(#[from] service::knowledge::KnowledgeInstallError),
-    #[error("cannot load the classifier's corrections or the knowledge base: {0}")]
+    #[error("cannot load the knowledge base into its index: {0}")]
+    KnowledgeIndex(service::ServiceError),
+    #[error("cannot load the classifier's corrections: {0}")]
     Corrections(service::ServiceError),
     #[error("authentication set-up: {0}")]
     Auth(#[from] crate::auth::AuthSetupError),
@@ -185,7 +188,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     services
         .reload_knowledge()
         .await
-        .map_err(StartupError::Corrections)?;
+        .map_err(StartupError::KnowledgeIndex)?;
     Ok(services)
 }
 
@@ -298,28 +301,32 @@ fn deliverer(config: &Config) -> Result<Deliverer, StartupError> {
 
 /// The operator's knowledge-base file, if one is configured.
 fn knowledge_file(config: &Config) -> Result<Option<(String, String)>, StartupError> {
-    let Some(path) = &config.knowledge else {
-        return Ok(None);
-    };
-    let content = std::fs::read_to_string(path).map_err(|source| StartupError::CatalogueFile {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(Some((path.display().to_string(), content)))
+    config
+        .knowledge
+        .as_deref()
+        .map(|path| read_file("knowledge-base", path))
+        .transpose()
 }
 
 fn catalogue_source(config: &Config) -> Result<CatalogueSource, StartupError> {
     let Some(path) = &config.catalogue else {
         return Ok(CatalogueSource::Sample);
     };
-    let content = std::fs::read_to_string(path).map_err(|source| StartupError::CatalogueFile {
-        path: path.display().to_string(),
-        source,
-    })?;
-    Ok(CatalogueSource::File {
-        path: path.display().to_string(),
-        content,
-    })
+    let (path, content) = read_file("catalogue", path)?;
+    Ok(CatalogueSource::File { path, content })
+}
+
+/// A file the operator pointed at: its name for the log, and its text.
+fn read_file(what: &'static str, path: &std::path::Path) -> Result<(String, String), StartupError> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(content) => Ok((name, content)),
+        Err(source) => Err(StartupError::File {
+            what,
+            path: name,
+            source,
+        }),
+    }
 }
 
 /// The URL without its password, for logs.

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 
 use super::error::GqlResult;
 use super::{caller, services};
-use crate::domain::actor::Role;
 use crate::domain::knowledge::{ArticleInput as DomainArticleInput, render_markdown};
+use crate::service::knowledge;
 use crate::service::{ArticleRecord, ArticleVersion as ServiceArticleVersion};
 
 #[derive(Default)]
@@ -71,7 +71,7 @@ impl Article {
 
     /// Who saved it last: for the system owner only.
     async fn author(&self, ctx: &Context<'_>) -> Option<&str> {
-        is_admin(ctx).then_some(self.0.author.as_str())
+        knowledge::is_admin(caller(ctx)).then_some(self.0.author.as_str())
     }
 
     /// Every saved state, oldest first: for the system owner only.
@@ -141,10 +141,6 @@ impl From<ArticleInput> for DomainArticleInput {
             keywords: i.keywords,
         }
     }
-}
-
-fn is_admin(ctx: &Context<'_>) -> bool {
-    caller(ctx).actor().is_some_and(|a| a.has(Role::Admin))
 }
 
 fn article_id(id: &ID) -> async_graphql::Result<i64> {

@@ -56,14 +56,7 @@ impl Services {
         recorder.note(request.id, "attachments");
         self.record_access(caller, &recorder).await?;
         Ok(AttachmentFile {
-            info: AttachmentInfo {
-                id: file.id,
-                request_id: file.request_id,
-                filename: file.filename,
-                content_type: file.content_type,
-                size_bytes: file.size_bytes,
-                created_at: file.created_at,
-            },
+            info: AttachmentInfo::of(&file),
             content: file.content,
         })
     }

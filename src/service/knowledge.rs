@@ -294,13 +294,7 @@ impl Services {
         let (tx, _turn) = self.begin_write().await?;
         let model = store::knowledge::insert(&tx, new_article(&draft, &author, false, Utc::now()))
             .await
-            .map_err(|e| match e {
-                StoreError::Duplicate => ServiceError::Conflict {
-                    message: "an article with this slug and language exists".into(),
-                    field: Some("slug"),
-                },
-                other => other.into(),
-            })?;
+            .map_err(slug_taken)?;
         store::knowledge::keep_version(&tx, &model).await?;
         self.commit_knowledge(tx).await?;
         Ok(ArticleRecord::try_from(model)?)
@@ -357,13 +351,7 @@ impl Services {
         let model =
             store::knowledge::update_versioned(&tx, id, expected_version, changes, Utc::now())
                 .await
-                .map_err(|e| match e {
-                    StoreError::Duplicate => ServiceError::Conflict {
-                        message: "an article with this slug and language exists".into(),
-                        field: Some("slug"),
-                    },
-                    other => other.into(),
-                })?
+                .map_err(slug_taken)?
                 .ok_or_else(|| ServiceError::Conflict {
                     message: "the article was changed by someone else: reload it".into(),
                     field: Some("expectedVersion"),
@@ -474,7 +462,20 @@ fn most_common(counts: &HashMap<String, u64>) -> Option<String> {
         .map(|(k, _)| k.clone())
 }
 
-fn is_admin(caller: &Caller) -> bool {
+/// A unique-key clash on saving an article is its slug and language.
+fn slug_taken(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::Duplicate => ServiceError::Conflict {
+            message: "an article with this slug and language exists".into(),
+            field: Some("slug"),
+        },
+        other => other.into(),
+    }
+}
+
+/// Whether `caller` edits the knowledge base (and so sees drafts, authors
+/// and versions): the system owner.
+pub fn is_admin(caller: &Caller) -> bool {
     caller.actor().is_some_and(|a| a.has(Role::Admin))
 }
 

@@ -59,6 +59,20 @@ pub struct AttachmentInfo {
     pub created_at: DateTime<Utc>,
 }
 
+impl AttachmentInfo {
+    /// What is known of a stored file, apart from its content.
+    pub fn of(file: &attachments::Model) -> Self {
+        Self {
+            id: file.id,
+            request_id: file.request_id,
+            filename: file.filename.clone(),
+            content_type: file.content_type.clone(),
+            size_bytes: file.size_bytes,
+            created_at: file.created_at,
+        }
+    }
+}
+
 fn info_columns() -> sea_orm::Select<attachments::Entity> {
     use attachments::Column as C;
     use sea_orm::QuerySelect;

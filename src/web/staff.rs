@@ -169,6 +169,34 @@ fn to_login(
     }
 }
 
+/// The staff session of a request, or the answer that sends the browser to
+/// log in.
+async fn signed_in(
+    state: &HttpState,
+    headers: &HeaderMap,
+    language: Language,
+    uri: &Uri,
+) -> Result<Session, Response> {
+    session(state, headers)
+        .await
+        .map_err(|why| to_login(state, language, uri, why, None))
+}
+
+/// As `signed_in`, for a form post, whose CSRF token must be the session's.
+async fn signed_in_post(
+    state: &HttpState,
+    headers: &HeaderMap,
+    language: Language,
+    uri: &Uri,
+    csrf: Option<&str>,
+) -> Result<Session, Response> {
+    let s = signed_in(state, headers, language, uri).await?;
+    if !csrf.is_some_and(|c| same(c, &s.csrf)) {
+        return Err(csrf_refused(state, &s, language, uri));
+    }
+    Ok(s)
+}
+
 fn staff_page(state: &HttpState, s: &Session, language: Language, uri: &Uri, title: &str) -> Page {
     let mut page = Page::new(state, language, uri, title);
     page.staff = Some(StaffBar {
@@ -537,9 +565,9 @@ pub async fn queue(
 ) -> Response {
     let language = language_of(query.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in(&state, &headers, language, &uri).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
     let catalogue = state.services.catalogue();
     let name = catalogue
@@ -624,13 +652,10 @@ pub async fn take_next(
 ) -> Response {
     let language = language_of(form.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in_post(&state, &headers, language, &uri, form.csrf.as_deref()).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
-    if !form.csrf.as_deref().is_some_and(|c| same(c, &s.csrf)) {
-        return csrf_refused(&state, &s, language, &uri);
-    }
     let amp = super::lang_query(language, '&');
     match state.services.claim_next_request(&s.caller, &code).await {
         Ok(Some(record)) => see_other(&format!(
@@ -753,9 +778,9 @@ pub async fn request(
 ) -> Response {
     let language = language_of(query.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in(&state, &headers, language, &uri).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
     let mut page = staff_page(&state, &s, language, &uri, t.request_title);
     page.notice = match query.done.as_deref() {
@@ -984,13 +1009,10 @@ pub async fn act(
 ) -> Response {
     let language = language_of(form.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in_post(&state, &headers, language, &uri, form.csrf.as_deref()).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
-    if !form.csrf.as_deref().is_some_and(|c| same(c, &s.csrf)) {
-        return csrf_refused(&state, &s, language, &uri);
-    }
     let services = &state.services;
     let caller = &s.caller;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -1218,9 +1240,9 @@ pub async fn search_form(
 ) -> Response {
     let language = language_of(query.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in(&state, &headers, language, &uri).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
     let page = staff_page(&state, &s, language, &uri, t.search_title);
     render(
@@ -1246,13 +1268,10 @@ pub async fn search(
 ) -> Response {
     let language = language_of(form.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in_post(&state, &headers, language, &uri, form.csrf.as_deref()).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
-    if !form.csrf.as_deref().is_some_and(|c| same(c, &s.csrf)) {
-        return csrf_refused(&state, &s, language, &uri);
-    }
     let mut page = staff_page(&state, &s, language, &uri, t.search_title);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let values = SearchValues {
@@ -1424,9 +1443,9 @@ pub async fn register_form(
 ) -> Response {
     let language = language_of(query.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in(&state, &headers, language, &uri).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
     let page = staff_page(&state, &s, language, &uri, t.register_title);
     register_page(
@@ -1494,13 +1513,10 @@ pub async fn register(
 ) -> Response {
     let language = language_of(form.lang.as_deref());
     let t = Texts::of(language);
-    let s = match session(&state, &headers).await {
+    let s = match signed_in_post(&state, &headers, language, &uri, form.csrf.as_deref()).await {
         Ok(s) => s,
-        Err(why) => return to_login(&state, language, &uri, why, None),
+        Err(response) => return response,
     };
-    if !form.csrf.as_deref().is_some_and(|c| same(c, &s.csrf)) {
-        return csrf_refused(&state, &s, language, &uri);
-    }
     let mut page = staff_page(&state, &s, language, &uri, t.register_title);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let values = RegisterValues {

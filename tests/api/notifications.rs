@@ -41,16 +41,16 @@ async fn app_mailing_to(
 }
 
 /// A delivered e-mail as the resident's mail program shows it.
-struct Letter {
+pub(crate) struct Letter {
     to: Vec<String>,
-    subject: String,
+    pub(crate) subject: String,
     text: String,
     html: String,
     message_id: String,
     auto_submitted: Option<String>,
 }
 
-fn read(mail: &ReceivedMail) -> Letter {
+pub(crate) fn read(mail: &ReceivedMail) -> Letter {
     let message = MessageParser::default()
         .parse(mail.data.as_bytes())
         .expect("a parseable message");
@@ -301,7 +301,7 @@ async fn a_mailbox_the_server_refuses_is_given_up_at_once() {
 
 /// A mail server that accepts connections and then says nothing: a sender
 /// talking to it is stuck mid-delivery.
-async fn silent_mail_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+pub(crate) async fn silent_mail_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {

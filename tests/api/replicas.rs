@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::live::{connect_to, next_event, subscribe};
+use crate::notifications::{read, silent_mail_server};
 use crate::restart::Server;
 use crate::smtp_sink::SmtpSink;
 use crate::support::{SUBMIT, TEST_JWT_SECRET, TEST_SEARCH_KEY, fresh_database};
@@ -256,15 +257,7 @@ async fn submit_with_email(server: &Server, i: usize) -> String {
 }
 
 fn subjects(mails: &[crate::smtp_sink::ReceivedMail]) -> Vec<String> {
-    mails
-        .iter()
-        .map(|m| {
-            mail_parser::MessageParser::default()
-                .parse(m.data.as_bytes())
-                .and_then(|p| p.subject().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect()
+    mails.iter().map(|m| read(m).subject).collect()
 }
 
 #[tokio::test]
@@ -306,14 +299,7 @@ async fn a_killed_replicas_leased_messages_are_delivered_by_another_after_the_le
     let sink = SmtpSink::start().await;
     // Replica A's mail server accepts and never answers: A leases the
     // messages and hangs mid-delivery.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent_addr = silent.local_addr().unwrap();
-    let _silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = silent.accept().await {
-            held.push(socket);
-        }
-    });
+    let (silent_addr, _silent) = silent_mail_server().await;
     let dir = tempfile::TempDir::new().unwrap();
     let url = fresh_database(&dir).await;
     let a = vec![
