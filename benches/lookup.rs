@@ -212,6 +212,7 @@ async fn seed(url: &str, n: u64, backend: &str) {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(60),
         sqlite_full_sync: false,
+        sqlite_mmap_mib: envagin::store::DEFAULT_SQLITE_MMAP_MIB,
     };
     let db = connect(url, &pool)
         .await

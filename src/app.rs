@@ -135,9 +135,11 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         max_connections: config.db_max_connections,
         acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
         sqlite_full_sync: config.sqlite_full_sync,
+        sqlite_mmap_mib: config.sqlite_mmap_mb,
     };
     let db = store::connect(&url, &pool).await?;
     store::migrate(&db).await?;
+    let writer = store::connect_writer(&url, &pool).await?;
     tracing::info!(database = %redact(&url), "database ready and migrated");
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
@@ -180,7 +182,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
                 .collect(),
         },
     };
-    let services = Services::new(db, catalogue, classifier, calendar, settings);
+    let services = Services::new(db, writer, catalogue, classifier, calendar, settings);
     services
         .catch_up_corrections()
         .await

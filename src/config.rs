@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser};
 
 use crate::auth::AuthSettings;
+use crate::store;
 
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -120,6 +121,11 @@ pub struct Config {
     /// acknowledged requests; a process crash loses nothing).
     #[arg(long, env = "ENVAGIN_SQLITE_FULL_SYNC", default_value_t = true, action = ArgAction::Set)]
     pub sqlite_full_sync: bool,
+
+    /// SQLite: MiB of the database file read through a memory map (0 turns
+    /// it off; SQLite caps it at 2048).
+    #[arg(long, env = "ENVAGIN_SQLITE_MMAP_MB", default_value_t = store::DEFAULT_SQLITE_MMAP_MIB)]
+    pub sqlite_mmap_mb: u64,
 
     /// The address residents reach this service at, for links in messages
     /// (e.g. `https://kontakt.exempelby.se`). Default: `http://` + ENVAGIN_ADDR.

@@ -72,7 +72,10 @@ impl Services {
                 at: Set(now),
                 ..Default::default()
             });
-        store::access_log::append(self.db(), rows).await?;
+        // A write like any other: on SQLite it takes its turn at the writer.
+        let tx = self.begin_write().await?;
+        store::access_log::append(&tx, rows).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -21,7 +21,7 @@ impl Services {
         let cutoff = now - chrono::Duration::days(i64::from(self.inner.settings.auto_close_days));
         let mut closed = 0;
         loop {
-            let (tx, _turn) = self.begin_write().await?;
+            let tx = self.begin_write().await?;
             let due = store::auto_close::due(&tx, cutoff, BATCH).await?;
             if due.is_empty() {
                 break;

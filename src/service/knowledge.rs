@@ -291,7 +291,7 @@ impl Services {
     ) -> Result<ArticleRecord, ServiceError> {
         let author = editor(caller)?;
         let draft = self.validate_article(input)?;
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let model = store::knowledge::insert(&tx, new_article(&draft, &author, false, Utc::now()))
             .await
             .map_err(slug_taken)?;
@@ -344,7 +344,7 @@ impl Services {
         expected_version: i32,
         changes: articles::ActiveModel,
     ) -> Result<ArticleRecord, ServiceError> {
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         if store::knowledge::find(&tx, id).await?.is_none() {
             return Err(ServiceError::NotFound);
         }
@@ -383,7 +383,7 @@ impl Services {
             .get(&article_id)
             .cloned()
             .ok_or(ServiceError::NotFound)?;
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         store::knowledge::insert_deflection(
             &tx,
             Some(article.id),

@@ -21,6 +21,7 @@ use crate::domain::tracking::TrackingCode;
 use crate::store::attachments::NewAttachment;
 use crate::store::entities::{request_events, requests};
 use crate::store::requests::NewEvent;
+use crate::store::writer::WriteTx;
 use crate::store::{self, StoreError};
 
 const MAX_REPLY_CHARS: usize = 5_000;
@@ -188,7 +189,7 @@ impl Services {
         attachments: &[NewAttachment],
     ) -> Result<RequestRecord, ServiceError> {
         let now = Utc::now();
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         // Re-read inside the write transaction: the status decides the move.
         let record = RequestRecord::try_from(
             store::requests::find_by_id(&tx, id)
@@ -255,7 +256,7 @@ impl Services {
     /// internal note (the original's resident is someone else).
     async fn forward_to_original(
         &self,
-        tx: &sea_orm::DatabaseTransaction,
+        tx: &WriteTx,
         record: &RequestRecord,
         body: &str,
         now: DateTime<Utc>,

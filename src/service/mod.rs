@@ -29,8 +29,7 @@ mod work;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
-use tokio::sync::OwnedMutexGuard;
+use sea_orm::DatabaseConnection;
 
 pub use access_log::{AccessLogEntry, AccessRecorder};
 pub use attachments::{AttachmentFile, AttachmentInfo};
@@ -55,6 +54,7 @@ use crate::domain::policy::{self, Access, RequestFacts};
 use crate::domain::status::RequestStatus;
 use crate::domain::{Channel, InvalidInput, Language};
 use crate::store::entities::requests;
+use crate::store::writer::WriteTx;
 use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -163,11 +163,11 @@ pub struct Services {
 
 struct Inner {
     db: DatabaseConnection,
-    /// SQLite has one writer: writers take turns here, first come first
-    /// served, instead of polling SQLite's lock with growing sleeps (which
-    /// gave claims a p99 of over a second under 16 concurrent handlers).
-    /// PostgreSQL needs no turn: it locks rows.
-    write_turn: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// Where write transactions begin. SQLite has one writer: use cases
+    /// take turns on it, first come first served (polling SQLite's lock
+    /// with growing sleeps gave claims a p99 of over a second under 16
+    /// concurrent handlers), and share commits (`store::writer`).
+    writer: store::writer::Writer,
     catalogue: Catalogue,
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
@@ -188,15 +188,16 @@ struct Inner {
 impl Services {
     pub fn new(
         db: DatabaseConnection,
+        writer: Option<DatabaseConnection>,
         catalogue: Catalogue,
         classifier: Box<dyn Classifier>,
         calendar: WorkingCalendar,
         settings: Settings,
     ) -> Self {
-        let write_turn = (db.get_database_backend() == DbBackend::Sqlite).then(Arc::default);
+        let writer = store::writer::Writer::new(db.clone(), writer);
         Self {
             inner: Arc::new(Inner {
-                write_turn,
+                writer,
                 db,
                 catalogue,
                 classifier,
@@ -265,15 +266,10 @@ impl Services {
         &self.inner.db
     }
 
-    /// A write transaction; keep the turn until after the commit.
-    async fn begin_write(
-        &self,
-    ) -> Result<(DatabaseTransaction, Option<OwnedMutexGuard<()>>), StoreError> {
-        let turn = match &self.inner.write_turn {
-            Some(turn) => Some(turn.clone().lock_owned().await),
-            None => None,
-        };
-        Ok((store::begin_write(self.db()).await?, turn))
+    /// A use case's write transaction: nothing is durable until its
+    /// `commit` returns.
+    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
+        self.inner.writer.begin().await
     }
 }
 

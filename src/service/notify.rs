@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Stockholm;
 use rand::RngExt;
-use sea_orm::DatabaseTransaction;
+
 use serde_json::json;
 
 use super::{RequestRecord, Services};
@@ -15,6 +15,7 @@ use crate::domain::notification::{LetterContext, Occasion, compose};
 use crate::domain::status::RequestStatus;
 use crate::store::StoreError;
 use crate::store::outbox::{self, NewNotification};
+use crate::store::writer::WriteTx;
 
 pub const EMAIL: &str = "EMAIL";
 pub const SMS: &str = "SMS";
@@ -57,7 +58,7 @@ impl Services {
     /// Writes the messages of one change into the outbox of `tx`.
     pub(super) async fn tell(
         &self,
-        tx: &DatabaseTransaction,
+        tx: &WriteTx,
         tidings: Tidings<'_>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {

@@ -42,11 +42,16 @@ impl Services {
             claimed: leased.len(),
             ..OutboxPass::default()
         };
+        // Sent in order (a resident's receipt before the question that
+        // follows it), recorded together: one write transaction per batch
+        // instead of one per message, so a storm of receipts does not take
+        // the writer's turns from the submissions that cause it.
+        let mut results = Vec::with_capacity(leased.len());
         for message in &leased {
-            let result = deliverer.deliver(&outgoing(message)).await;
-            self.record_delivery(message, sender, result, &mut pass)
-                .await?;
+            results.push(deliverer.deliver(&outgoing(message)).await);
         }
+        self.record_deliveries(&leased, results, sender, &mut pass)
+            .await?;
         Ok(pass)
     }
 
@@ -56,7 +61,7 @@ impl Services {
         batch: u64,
         now: DateTime<Utc>,
     ) -> Result<Vec<notifications::Model>, ServiceError> {
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let mut due = outbox::due(&tx, now, batch).await?;
         if due.is_empty() {
             return Ok(due);
@@ -70,37 +75,46 @@ impl Services {
         Ok(due)
     }
 
-    async fn record_delivery(
+    async fn record_deliveries(
         &self,
-        message: &notifications::Model,
+        messages: &[notifications::Model],
+        results: Vec<Result<(), DeliveryError>>,
         sender: &str,
-        result: Result<(), DeliveryError>,
         pass: &mut OutboxPass,
     ) -> Result<(), ServiceError> {
-        let lease = LeaseToken {
-            id: message.id,
-            sender,
-            attempt: message.attempts,
-        };
+        if messages.is_empty() {
+            return Ok(());
+        }
         let now = Utc::now();
-        let (tx, _turn) = self.begin_write().await?;
-        let recorded = match &result {
-            Ok(()) => {
-                pass.sent += 1;
-                outbox::mark_sent(&tx, &lease, now).await?
-            }
-            Err(error) => {
-                let retry_at = self.retry_at(message.attempts, error, now);
-                if retry_at.is_some() {
-                    pass.retrying += 1;
-                } else {
-                    pass.dead += 1;
+        let tx = self.begin_write().await?;
+        let mut recorded = Vec::with_capacity(messages.len());
+        for (message, result) in messages.iter().zip(&results) {
+            let lease = LeaseToken {
+                id: message.id,
+                sender,
+                attempt: message.attempts,
+            };
+            let taken = match result {
+                Ok(()) => {
+                    pass.sent += 1;
+                    outbox::mark_sent(&tx, &lease, now).await?
                 }
-                outbox::mark_failed(&tx, &lease, &error.to_string(), retry_at).await?
-            }
-        };
+                Err(error) => {
+                    let retry_at = self.retry_at(message.attempts, error, now);
+                    if retry_at.is_some() {
+                        pass.retrying += 1;
+                    } else {
+                        pass.dead += 1;
+                    }
+                    outbox::mark_failed(&tx, &lease, &error.to_string(), retry_at).await?
+                }
+            };
+            recorded.push(taken);
+        }
         tx.commit().await?;
-        log_delivery(message, &result, recorded);
+        for ((message, result), taken) in messages.iter().zip(&results).zip(recorded) {
+            log_delivery(message, result, taken);
+        }
         Ok(())
     }
 

@@ -49,7 +49,7 @@ impl Services {
         let cutoff = now - chrono::Duration::days(i64::from(days));
         let mut total = 0;
         loop {
-            let (tx, _turn) = self.begin_write().await?;
+            let tx = self.begin_write().await?;
             let ids = store::retention::due(&tx, categories, cutoff, BATCH).await?;
             if ids.is_empty() {
                 return Ok(total);

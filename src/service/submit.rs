@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::ActiveValue::Set;
+use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
 use super::notify::{SystemEvent, Tidings};
@@ -79,7 +80,7 @@ impl Services {
             .as_deref()
             .map(|key| IdempotencyClaim::new(key, &submission));
         if let Some(claim) = &claim
-            && let Some(outcome) = self.replay(claim).await?
+            && let Some(outcome) = self.replay(self.db(), claim).await?
         {
             return Ok(outcome);
         }
@@ -130,7 +131,10 @@ impl Services {
             }
             // Another submission with the same key committed first.
             Err(StoreError::Duplicate) => match &claim {
-                Some(claim) => self.replay(claim).await?.ok_or(ServiceError::NotFound),
+                Some(claim) => self
+                    .replay_durable(claim)
+                    .await?
+                    .ok_or(ServiceError::NotFound),
                 None => Err(StoreError::Duplicate.into()),
             },
             Err(e) => Err(e.into()),
@@ -168,7 +172,7 @@ impl Services {
             row.resolution_days = Set(Some(0));
             row.resolved_on_time = Set(Some(true));
         }
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let sequence = store::requests::next_sequence(&tx).await?;
         row.reference = Set(Reference::new(now.year(), sequence).to_string());
         let model = store::requests::insert(&tx, row).await?;
@@ -284,7 +288,7 @@ impl Services {
     /// Forgets idempotency keys past their time to live (housekeeping: an
     /// expired key is already ignored by `submit_request`).
     pub async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let purged =
             store::requests::purge_idempotency(&tx, now - self.inner.settings.idempotency_ttl)
                 .await?;
@@ -306,13 +310,27 @@ impl Services {
 
     /// The earlier answer to a retried submission, or `None` if the key is
     /// new (or expired).
+    /// The submission that took the key first may still be in the
+    /// writer's open group (`store::writer`): read it there, and answer
+    /// only once it is durable.
+    async fn replay_durable(
+        &self,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<SubmitOutcome>, ServiceError> {
+        let tx = self.begin_write().await?;
+        let outcome = self.replay(&tx, claim).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     async fn replay(
         &self,
+        conn: &impl ConnectionTrait,
         claim: &IdempotencyClaim,
     ) -> Result<Option<SubmitOutcome>, ServiceError> {
         let not_before = Utc::now() - self.inner.settings.idempotency_ttl;
         let Some(record) =
-            store::requests::find_idempotency(self.db(), &claim.key_hash, not_before).await?
+            store::requests::find_idempotency(conn, &claim.key_hash, not_before).await?
         else {
             return Ok(None);
         };
@@ -322,7 +340,7 @@ impl Services {
                 field: Some("idempotencyKey"),
             });
         }
-        let model = store::requests::find_by_id(self.db(), record.request_id)
+        let model = store::requests::find_by_id(conn, record.request_id)
             .await?
             .ok_or_else(|| {
                 StoreError::Corrupt(format!(

@@ -13,9 +13,10 @@
 use std::collections::HashSet;
 
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 use super::{ServiceError, Services};
+use crate::store::writer::WriteTx;
 use crate::store::{self, StoreError};
 
 const EVENTS: &str = "envagin_events";
@@ -31,7 +32,7 @@ impl Services {
     /// has new events.
     pub(super) async fn commit_announcing(
         &self,
-        tx: DatabaseTransaction,
+        tx: WriteTx,
         request_id: i64,
     ) -> Result<(), ServiceError> {
         self.commit_announcing_all(tx, &[request_id]).await
@@ -41,7 +42,7 @@ impl Services {
     /// requests.
     pub(super) async fn commit_announcing_all(
         &self,
-        tx: DatabaseTransaction,
+        tx: WriteTx,
         request_ids: &[i64],
     ) -> Result<(), ServiceError> {
         if self.is_postgres() {
@@ -60,10 +61,7 @@ impl Services {
 
     /// Commits a knowledge-base change and brings every replica's index up
     /// to date: this one at once, the others through a notification.
-    pub(super) async fn commit_knowledge(
-        &self,
-        tx: DatabaseTransaction,
-    ) -> Result<(), ServiceError> {
+    pub(super) async fn commit_knowledge(&self, tx: WriteTx) -> Result<(), ServiceError> {
         if self.is_postgres() {
             notify(&tx, KNOWLEDGE, 0).await?;
         }
@@ -75,7 +73,7 @@ impl Services {
     /// on SQLite the caller learns it directly after commit).
     pub(super) async fn announce_correction(
         &self,
-        tx: &DatabaseTransaction,
+        tx: &WriteTx,
         id: i64,
     ) -> Result<(), ServiceError> {
         if self.is_postgres() {
@@ -171,7 +169,7 @@ impl Services {
     }
 }
 
-async fn notify(tx: &DatabaseTransaction, channel: &str, id: i64) -> Result<(), ServiceError> {
+async fn notify(tx: &WriteTx, channel: &str, id: i64) -> Result<(), ServiceError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_notify($1, $2)",

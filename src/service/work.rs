@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use super::notify::{Tidings, system_event_of_change};
@@ -21,6 +21,7 @@ use crate::domain::text::clean;
 use crate::store;
 use crate::store::entities::{classifier_corrections, requests};
 use crate::store::requests::NewEvent;
+use crate::store::writer::WriteTx;
 
 const MAX_TEXT_CHARS: usize = 5_000;
 
@@ -108,7 +109,7 @@ impl Services {
     ) -> Result<Option<RequestRecord>, ServiceError> {
         let actor = actor(caller)?;
         self.require_queue_worker(actor, queue)?;
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let Some(model) = store::work::next_in_queue(&tx, queue).await? else {
             return Ok(None);
         };
@@ -191,7 +192,7 @@ impl Services {
             ServiceError::invalid("category", "is not a category of the catalogue")
         })?;
         let now = Utc::now();
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         check_version(&record, expected_version)?;
         if !policy::may_reroute(
@@ -291,7 +292,7 @@ impl Services {
                 "a request cannot duplicate itself",
             ));
         }
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         // Both rows locked, in id order, so two opposite merges cannot both
         // succeed and leave each request waiting for the other.
         let record = self.load_visible(&tx, actor, &duplicate_ref).await?;
@@ -353,7 +354,7 @@ impl Services {
         let reference = Reference::parse(reference)?;
         let body = required_text(Some(body), "body")?;
         let now = Utc::now();
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         if self.access(caller, &record) != Access::Full {
             return Err(ServiceError::forbidden("you may not write in this request"));
@@ -469,7 +470,7 @@ impl Services {
     {
         let actor = actor(caller)?;
         let reference = Reference::parse(reference)?;
-        let (tx, _turn) = self.begin_write().await?;
+        let tx = self.begin_write().await?;
         let record = self.load_visible(&tx, actor, &reference).await?;
         if !self.works_in(actor, &record.administration) {
             return Err(ServiceError::forbidden(
@@ -526,7 +527,7 @@ impl Services {
 
     async fn apply(
         &self,
-        tx: &DatabaseTransaction,
+        tx: &WriteTx,
         actor: &Actor,
         record: &RequestRecord,
         mut change: Change,

@@ -284,6 +284,7 @@ async fn the_server_reaches_postgresql_over_tls_when_the_url_asks_for_it() {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(10),
         sqlite_full_sync: true,
+        sqlite_mmap_mib: envagin::store::DEFAULT_SQLITE_MMAP_MIB,
     };
     let db = envagin::store::connect(&tls_url, &pool)
         .await

@@ -59,6 +59,7 @@ pub async fn start(
         max_connections,
         acquire_timeout: Duration::from_secs(10),
         sqlite_full_sync,
+        sqlite_mmap_mib: envagin::store::DEFAULT_SQLITE_MMAP_MIB,
     };
     let db = connect(database_url, &pool).await?;
     let backend = db.get_database_backend();

@@ -167,6 +167,7 @@ pub async fn seed(opts: SeedOptions) -> Result<(), BoxError> {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(120),
         sqlite_full_sync: false,
+        sqlite_mmap_mib: envagin::store::DEFAULT_SQLITE_MMAP_MIB,
     };
     let db = connect(&opts.database_url, &pool).await?;
     let backend = db.get_database_backend();

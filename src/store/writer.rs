@@ -1,0 +1,271 @@
+//! Write transactions, and group commit on SQLite.
+//!
+//! SQLite lets one writer in at a time, and most of a small write's cost is
+//! its commit: every page it touched (the right edge of each index, the
+//! sequence table) is appended to the WAL again, then synced. So on SQLite
+//! use cases take turns on one connection (`connect_writer`), each in its
+//! own savepoint inside a shared transaction, and while others wait for the
+//! turn the transaction stays open for them: one commit makes a whole group
+//! durable. A use case's `commit` returns only after the group's commit, so
+//! nothing is acknowledged before it is on disk; a use case that fails rolls
+//! back its savepoint and leaves the others' work alone.
+//!
+//! PostgreSQL needs none of this: writers run side by side and its WAL
+//! writer already flushes concurrent commits together.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
+    QueryResult, Statement, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use super::{StoreError, begin_write};
+
+/// Most use cases one commit makes durable.
+const MAX_GROUP: usize = 64;
+
+/// How long a use case waits for its group's commit before it commits the
+/// group itself: the one expected to do it may have gone (its client hung
+/// up, or it failed).
+const ORPHAN_AFTER: Duration = Duration::from_millis(20);
+
+/// Where write transactions begin.
+#[derive(Clone)]
+pub struct Writer {
+    db: DatabaseConnection,
+    group: Option<Arc<Group>>,
+}
+
+impl Writer {
+    /// `sqlite_writer` is the one connection SQLite writes through; without
+    /// it (PostgreSQL) every write transaction is its own, on `db`.
+    pub fn new(db: DatabaseConnection, sqlite_writer: Option<DatabaseConnection>) -> Self {
+        let group = sqlite_writer.map(|db| {
+            Arc::new(Group {
+                db,
+                turn: Arc::new(Mutex::new(Turn::default())),
+                waiting: AtomicUsize::new(0),
+                next_id: AtomicU64::new(1),
+            })
+        });
+        Self { db, group }
+    }
+
+    pub async fn begin(&self) -> Result<WriteTx, StoreError> {
+        match &self.group {
+            None => Ok(WriteTx {
+                tx: Some(begin_write(&self.db).await?),
+                seat: None,
+            }),
+            Some(group) => group.join().await,
+        }
+    }
+}
+
+struct Group {
+    db: DatabaseConnection,
+    /// Held by the use case writing now; guards the open group.
+    turn: Arc<Mutex<Turn>>,
+    /// Use cases waiting for the turn: while there are any, the group stays
+    /// open for them.
+    waiting: AtomicUsize,
+    next_id: AtomicU64,
+}
+
+#[derive(Default)]
+struct Turn {
+    open: Option<OpenGroup>,
+}
+
+struct OpenGroup {
+    id: u64,
+    tx: DatabaseTransaction,
+    /// Use cases whose savepoint is released into this group.
+    members: usize,
+    done: watch::Sender<Option<Result<(), String>>>,
+}
+
+impl Group {
+    async fn join(self: &Arc<Self>) -> Result<WriteTx, StoreError> {
+        let mut turn = self.take_turn().await;
+        if turn.open.is_none() {
+            turn.open = Some(OpenGroup {
+                id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                tx: begin_write(&self.db).await?,
+                members: 0,
+                done: watch::channel(None).0,
+            });
+        }
+        let open = turn.open.as_ref().ok_or_else(|| lost("no open group"))?;
+        let savepoint = open.tx.begin().await?;
+        Ok(WriteTx {
+            tx: Some(savepoint),
+            seat: Some(Seat {
+                group: self.clone(),
+                turn,
+            }),
+        })
+    }
+
+    async fn take_turn(&self) -> OwnedMutexGuard<Turn> {
+        let _waiting = Waiting::count(&self.waiting);
+        self.turn.clone().lock_owned().await
+    }
+
+    /// Commits the open group `id`, if it is still open, in a task of its
+    /// own so that no client hanging up can interrupt it halfway.
+    async fn close_orphan(self: &Arc<Self>, id: u64) {
+        let mut turn = self.take_turn().await;
+        if turn.open.as_ref().is_some_and(|open| open.id == id)
+            && let Some(open) = turn.open.take()
+        {
+            commit_group(open, turn).await;
+        }
+    }
+}
+
+/// Commits a group in its own task and tells every member the outcome.
+async fn commit_group(open: OpenGroup, turn: OwnedMutexGuard<Turn>) {
+    let committing = tokio::spawn(async move {
+        let result = open.tx.commit().await.map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::error!(error = %e, members = open.members, "group commit failed; nothing in it was acknowledged");
+        }
+        open.done.send_replace(Some(result));
+        drop(turn);
+    });
+    if let Err(e) = committing.await {
+        tracing::error!(error = %e, "group commit task ended abnormally");
+    }
+}
+
+/// Counts a waiter for as long as it waits, even if its future is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A use case's place in the group: the turn, held until it commits.
+struct Seat {
+    group: Arc<Group>,
+    turn: OwnedMutexGuard<Turn>,
+}
+
+/// One use case's write transaction: a transaction of its own
+/// (PostgreSQL) or a savepoint in the group's (SQLite). Dropped without
+/// `commit`, it rolls back.
+pub struct WriteTx {
+    tx: Option<DatabaseTransaction>,
+    seat: Option<Seat>,
+}
+
+impl WriteTx {
+    fn tx(&self) -> &DatabaseTransaction {
+        // Only `commit` takes it, and that consumes `self`.
+        self.tx
+            .as_ref()
+            .expect("a write transaction used after commit")
+    }
+
+    /// Makes the use case's writes durable; on SQLite returns once the
+    /// group holding them is committed.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        let tx = self.tx.take().ok_or_else(|| lost("committed twice"))?;
+        let Some(seat) = self.seat.take() else {
+            return Ok(tx.commit().await?);
+        };
+        let Seat { group, mut turn } = seat;
+        if let Err(e) = tx.commit().await {
+            if turn.open.as_ref().is_some_and(|open| open.members == 0) {
+                turn.open.take();
+            }
+            return Err(e.into());
+        }
+        let open = turn.open.as_mut().ok_or_else(|| lost("no open group"))?;
+        open.members += 1;
+        let id = open.id;
+        let mut done = open.done.subscribe();
+        let others_waiting = group.waiting.load(Ordering::SeqCst) > 0;
+        if others_waiting && open.members < MAX_GROUP {
+            drop(turn);
+        } else if let Some(open) = turn.open.take() {
+            commit_group(open, turn).await;
+        }
+        loop {
+            if let Some(result) = done.borrow_and_update().clone() {
+                return result.map_err(|e| lost(&e));
+            }
+            match tokio::time::timeout(ORPHAN_AFTER, done.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return Err(lost("the group was abandoned before its commit")),
+                Err(_) => group.close_orphan(id).await,
+            }
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    /// A group nobody has committed into yet is rolled back with the use
+    /// case that opened it, instead of holding SQLite's write lock until
+    /// the next writer comes.
+    fn drop(&mut self) {
+        if let Some(seat) = &mut self.seat {
+            // The savepoint rolls back as `self.tx` drops, before the next
+            // statement on the connection.
+            self.tx.take();
+            if seat
+                .turn
+                .open
+                .as_ref()
+                .is_some_and(|open| open.members == 0)
+            {
+                seat.turn.open.take();
+            }
+        }
+    }
+}
+
+fn lost(what: &str) -> StoreError {
+    StoreError::Db(DbErr::Custom(format!("write transaction: {what}")))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DbBackend {
+        self.tx().get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tx().execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tx().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tx().query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tx().query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.tx().support_returning()
+    }
+}
