@@ -5,10 +5,13 @@ pub mod error;
 mod knowledge;
 mod limits;
 mod lookup;
+mod parse_cache;
 mod stats;
 mod subscription;
 mod types;
 mod work;
+
+use std::num::NonZeroUsize;
 
 use async_graphql::{Context, MergedObject, Object, Schema};
 
@@ -49,6 +52,8 @@ pub struct Limits {
 
 const MAX_DIRECTIVES_PER_FIELD: usize = 4;
 const MAX_RECURSIVE_DEPTH: usize = 32;
+/// Distinct query texts kept parsed.
+const PARSED_QUERIES: NonZeroUsize = NonZeroUsize::new(256).expect("not zero");
 
 pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     let mut builder = Schema::build(
@@ -62,7 +67,9 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .limit_directives(MAX_DIRECTIVES_PER_FIELD)
     .extension(limits::AliasLimit(limits.max_aliases))
-    .extension(crate::http::metrics::GraphqlMetrics);
+    .extension(crate::http::metrics::GraphqlMetrics)
+    // Last, so that it stands in for the parser alone.
+    .extension(parse_cache::ParseCache::new(PARSED_QUERIES));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -347,6 +347,57 @@ async fn concurrent_retries_with_one_key_create_exactly_one_request() {
     assert_eq!(app.count("request_events").await, 2);
 }
 
+/// On SQLite concurrent submissions share one commit (`store::writer`):
+/// one of them failing inside its transaction must leave the others whole.
+#[tokio::test]
+async fn submissions_arriving_together_each_stand_or_fall_alone() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let inputs = (0..16)
+        .map(|n| json!({ "description": format!("Gatlampan vid Storgatan {n} är trasig") }))
+        .chain((0..8).map(|n| {
+            json!({ "description": format!("Vattenläcka vid Ågatan {n}"), "idempotencyKey": "shared" })
+        }));
+    let tasks: Vec<_> = inputs
+        .map(|input| {
+            let app = app.clone();
+            tokio::spawn(async move { app.gql(SUBMIT, json!({ "input": input })).await })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    let mut conflicts = 0;
+    for task in tasks {
+        let answer = task.await.unwrap();
+        if answer["errors"].is_null() {
+            accepted.push(answer["data"]["submitRequest"].clone());
+        } else {
+            assert_eq!(code(&answer), "CONFLICT", "{answer}");
+            assert_eq!(field(&answer), "idempotencyKey", "{answer}");
+            conflicts += 1;
+        }
+    }
+    assert_eq!(
+        accepted.len(),
+        17,
+        "16 distinct submissions and one with the key"
+    );
+    assert_eq!(conflicts, 7, "the key's other uses, with different content");
+    assert_eq!(app.count("requests").await, 17);
+    for submitted in &accepted {
+        let reference = &submitted["request"]["reference"];
+        let found = app
+            .gql(
+                LOOKUP,
+                json!({ "reference": reference, "trackingCode": submitted["trackingCode"] }),
+            )
+            .await;
+        assert_eq!(found["data"]["request"]["reference"], *reference, "{found}");
+        assert_eq!(
+            found["data"]["request"]["history"], submitted["request"]["history"],
+            "the acknowledged history is the stored one"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_tracking_code_is_stored_only_as_a_hash() {
     use sea_orm::{ConnectionTrait, Statement};
