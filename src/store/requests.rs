@@ -1,6 +1,7 @@
 //! Queries on requests, their history and idempotency records.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, Statement,
@@ -145,15 +146,30 @@ pub async fn insert_idempotency(
     record: idempotency_keys::Model,
     not_before: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    idempotency_keys::Entity::delete_many()
-        .filter(idempotency_keys::Column::KeyHash.eq(record.key_hash.clone()))
-        .filter(idempotency_keys::Column::CreatedAt.lt(not_before))
-        .exec(conn)
-        .await?;
-    idempotency_keys::Entity::insert(idempotency_keys::ActiveModel::from(record))
+    use idempotency_keys::Column as C;
+    // An expired record of the same key is taken over in the same statement
+    // (one round trip less than deleting it first); a live one is left
+    // alone, and nothing written means the key is taken.
+    let written = idempotency_keys::Entity::insert(idempotency_keys::ActiveModel::from(record))
+        .on_conflict(
+            OnConflict::column(C::KeyHash)
+                .update_columns([
+                    C::Fingerprint,
+                    C::RequestId,
+                    C::SealedTrackingCode,
+                    C::CreatedAt,
+                ])
+                .action_and_where(
+                    Expr::col((idempotency_keys::Entity, C::CreatedAt)).lt(not_before),
+                )
+                .to_owned(),
+        )
         .exec_without_returning(conn)
         .await
         .map_err(StoreError::from_write)?;
+    if written == 0 {
+        return Err(StoreError::Duplicate);
+    }
     Ok(())
 }
 

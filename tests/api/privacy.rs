@@ -486,3 +486,21 @@ async fn expired_idempotency_keys_are_forgotten() {
     }
     panic!("the expired idempotency key is still stored");
 }
+
+#[tokio::test]
+async fn a_key_used_again_after_it_expired_registers_a_new_request() {
+    let app = spawn_app_with(|c| c.idempotency_ttl_hours = 0).await;
+    let input = json!({ "description": "Gatlampan är trasig", "idempotencyKey": "form-2" });
+    let first = app.submit(input.clone()).await;
+    let second = app.submit(input).await;
+    assert_ne!(
+        first["request"]["reference"], second["request"]["reference"],
+        "an expired key does not replay"
+    );
+    assert_eq!(app.count("requests").await, 2);
+    assert_eq!(
+        app.count("idempotency_keys").await,
+        1,
+        "the key now stands for the second request only"
+    );
+}
