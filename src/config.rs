@@ -80,6 +80,17 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_LOOKUP_WINDOW_SECS", default_value_t = 600)]
     pub lookup_window_secs: u64,
 
+    /// Anonymous submissions (web form, GraphQL and Open311 without a
+    /// token) one client address may make per window before it gets
+    /// RATE_LIMITED (HTTP 429); 0 turns the limit off. Residents behind one
+    /// carrier-grade NAT share an address: keep it generous.
+    #[arg(long, env = "ENVAGIN_SUBMIT_MAX_PER_ADDRESS", default_value_t = 60)]
+    pub submit_max_per_address: usize,
+
+    /// The window of `ENVAGIN_SUBMIT_MAX_PER_ADDRESS`, in seconds.
+    #[arg(long, env = "ENVAGIN_SUBMIT_WINDOW_SECS", default_value_t = 60)]
+    pub submit_window_secs: u64,
+
     /// Take the client address from the last `X-Forwarded-For` entry (set
     /// by your reverse proxy) instead of the TCP peer.
     #[arg(long, env = "ENVAGIN_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]

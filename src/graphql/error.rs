@@ -7,6 +7,7 @@ use async_graphql::{ErrorExtensions, Value};
 use crate::service::ServiceError;
 
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+pub const RATE_LIMITED: &str = "RATE_LIMITED";
 
 pub fn to_gql(err: ServiceError) -> async_graphql::Error {
     match err {
@@ -36,9 +37,10 @@ pub fn to_gql(err: ServiceError) -> async_graphql::Error {
         ),
         ServiceError::Forbidden(message) => coded(&message, "FORBIDDEN"),
         ServiceError::NotFound => coded("not found", "NOT_FOUND"),
-        ServiceError::RateLimited => {
-            coded("too many failed attempts: try again later", "RATE_LIMITED")
-        }
+        ServiceError::RateLimited => coded(
+            "too many attempts from this address: try again later",
+            RATE_LIMITED,
+        ),
         ServiceError::Conflict { message, field } => async_graphql::Error::new(message)
             .extend_with(|_, ext| {
                 ext.set("code", "CONFLICT");

@@ -178,7 +178,7 @@ impl SubmitMutation {
         input: SubmitRequestInput,
     ) -> async_graphql::Result<SubmitRequestPayload> {
         let outcome = services(ctx)?
-            .submit_request(caller(ctx), input.into())
+            .submit_request(caller(ctx), client_addr(ctx), input.into())
             .await
             .gql()?;
         Ok(SubmitRequestPayload {

@@ -31,7 +31,7 @@ pub mod open311;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;
-use crate::graphql::error::{BAD_USER_INPUT, ensure_codes};
+use crate::graphql::error::{BAD_USER_INPUT, RATE_LIMITED, ensure_codes};
 use crate::graphql::{AppSchema, ClientAddr};
 use crate::service::{AccessRecorder, Services};
 
@@ -183,7 +183,25 @@ async fn graphql(
         BatchResponse::Single(r) => ensure_codes(r),
         BatchResponse::Batch(rs) => rs.iter_mut().for_each(ensure_codes),
     }
-    GraphQLResponse::from(response).into_response()
+    let refused = matches!(&response, BatchResponse::Single(r) if is_rate_limited(r));
+    let mut answer = GraphQLResponse::from(response).into_response();
+    if refused {
+        // What proxies, clients and operators' dashboards understand.
+        *answer.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    }
+    answer
+}
+
+/// A single operation refused for its address's budget, and nothing else.
+fn is_rate_limited(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from(RATE_LIMITED))
+        })
 }
 
 /// Only JSON bodies are executed: a browser may send a form or text/plain

@@ -16,7 +16,7 @@ use chrono_tz::Europe::Stockholm;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::HttpState;
+use super::{ClientIp, HttpState};
 use crate::auth::bearer_token;
 use crate::domain::actor::Caller;
 use crate::domain::{InvalidInput, Language};
@@ -287,7 +287,11 @@ struct Created {
 }
 
 /// `POST requests.json`: an anonymous submission, form-encoded or JSON.
-async fn submit(State(state): State<HttpState>, request: Request) -> Answer {
+async fn submit(
+    State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
+    request: Request,
+) -> Answer {
     let mut params = body_params(request).await?;
     let input = Open311Submission {
         service_code: params.take("service_code"),
@@ -302,7 +306,7 @@ async fn submit(State(state): State<HttpState>, request: Request) -> Answer {
         locale: params.take("locale"),
     };
     params.done()?;
-    let outcome = state.services.open311_submit(input).await?;
+    let outcome = state.services.open311_submit(client, input).await?;
     let notices: Vec<String> = [outcome.emergency_advice, outcome.referral]
         .into_iter()
         .flatten()

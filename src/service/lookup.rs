@@ -72,7 +72,7 @@ impl Services {
         }
         let found = self.find_by_pair(reference, tracking_code).await;
         if matches!(found, Err(ServiceError::NotFound)) {
-            self.inner.lookup_limiter.record_failure(client);
+            self.inner.lookup_limiter.record(client);
         }
         found
     }

@@ -131,6 +131,8 @@ pub struct Settings {
     /// Failed resident look-ups allowed per client address and window.
     pub lookup_failures: usize,
     pub lookup_window: std::time::Duration,
+    pub submit_max_per_address: usize,
+    pub submit_window: std::time::Duration,
     /// Days after closing before personal data is purged.
     pub retention_days: u32,
     /// How far back staff may date a request's receipt.
@@ -171,7 +173,9 @@ struct Inner {
     catalogue: Catalogue,
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
-    lookup_limiter: rate_limit::FailureLimiter,
+    lookup_limiter: rate_limit::AddressLimiter,
+    /// Anonymous submissions per client address.
+    submit_limiter: rate_limit::AddressLimiter,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
@@ -202,9 +206,13 @@ impl Services {
                 catalogue,
                 classifier,
                 calendar,
-                lookup_limiter: rate_limit::FailureLimiter::new(
+                lookup_limiter: rate_limit::AddressLimiter::new(
                     settings.lookup_failures,
                     settings.lookup_window,
+                ),
+                submit_limiter: rate_limit::AddressLimiter::new(
+                    settings.submit_max_per_address,
+                    settings.submit_window,
                 ),
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 applied_corrections: std::sync::Mutex::default(),

@@ -248,6 +248,7 @@ impl Services {
     /// is the category hint. Field names in errors are Open311's.
     pub async fn open311_submit(
         &self,
+        client: std::net::IpAddr,
         input: Open311Submission,
     ) -> Result<SubmitOutcome, ServiceError> {
         let mut errors = Vec::new();
@@ -308,7 +309,7 @@ impl Services {
             }
             return Err(ServiceError::InvalidInput(errors));
         }
-        self.submit_request(&Caller::Anonymous, submission)
+        self.submit_request(&Caller::Anonymous, client, submission)
             .await
             .map_err(|e| match e {
                 ServiceError::InvalidInput(errors) => {

@@ -1,6 +1,8 @@
-//! Failed resident look-ups per client address. Reference + tracking code
-//! is a secret pair; counting the failures of each address and refusing it
-//! for a while after too many makes guessing pairs hopeless.
+//! Attempts per client address in a sliding window: failed resident
+//! look-ups (reference + tracking code is a secret pair; refusing an
+//! address for a while after too many failures makes guessing pairs
+//! hopeless) and anonymous submissions (a flood from one address cannot
+//! fill the queues).
 //!
 //! Per process: with N replicas behind a load balancer an address gets up
 //! to N times the limit, which still leaves 80-bit codes unguessable.
@@ -13,35 +15,42 @@ use std::time::{Duration, Instant};
 /// Above this many tracked addresses, forget those without recent failures.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct FailureLimiter {
-    max_failures: usize,
+pub struct AddressLimiter {
+    /// 0: no limit.
+    max_attempts: usize,
     window: Duration,
-    failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    attempts: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
 }
 
-impl FailureLimiter {
-    pub fn new(max_failures: usize, window: Duration) -> Self {
+impl AddressLimiter {
+    pub fn new(max_attempts: usize, window: Duration) -> Self {
         Self {
-            max_failures,
+            max_attempts,
             window,
-            failures: Mutex::default(),
+            attempts: Mutex::default(),
         }
     }
 
-    /// Whether `client` has used up its failures in the current window.
+    /// Whether `client` has used up its attempts in the current window.
     pub fn is_blocked(&self, client: IpAddr) -> bool {
+        if self.max_attempts == 0 {
+            return false;
+        }
         let now = Instant::now();
-        self.failures.lock().is_ok_and(|mut map| {
+        self.attempts.lock().is_ok_and(|mut map| {
             map.get_mut(&client).is_some_and(|times| {
                 expire(times, now, self.window);
-                times.len() >= self.max_failures
+                times.len() >= self.max_attempts
             })
         })
     }
 
-    pub fn record_failure(&self, client: IpAddr) {
+    pub fn record(&self, client: IpAddr) {
+        if self.max_attempts == 0 {
+            return;
+        }
         let now = Instant::now();
-        if let Ok(mut map) = self.failures.lock() {
+        if let Ok(mut map) = self.attempts.lock() {
             if map.len() > PRUNE_ABOVE {
                 map.retain(|_, times| {
                     expire(times, now, self.window);
@@ -70,12 +79,12 @@ mod tests {
 
     #[test]
     fn an_address_is_blocked_after_the_allowed_failures_and_others_are_not() {
-        let limiter = FailureLimiter::new(3, Duration::from_secs(600));
+        let limiter = AddressLimiter::new(3, Duration::from_secs(600));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
             assert!(!limiter.is_blocked(a));
-            limiter.record_failure(a);
+            limiter.record(a);
         }
         assert!(limiter.is_blocked(a));
         assert!(!limiter.is_blocked(b));
@@ -83,9 +92,9 @@ mod tests {
 
     #[test]
     fn failures_older_than_the_window_are_forgotten() {
-        let limiter = FailureLimiter::new(1, Duration::from_millis(20));
+        let limiter = AddressLimiter::new(1, Duration::from_millis(20));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
-        limiter.record_failure(a);
+        limiter.record(a);
         assert!(limiter.is_blocked(a));
         std::thread::sleep(Duration::from_millis(30));
         assert!(!limiter.is_blocked(a));

@@ -1,6 +1,8 @@
 //! `submitRequest`: validate, classify, route, and store the request with
 //! its first events in one transaction before answering (OSL 5 kap 1 §).
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::ConnectionTrait;
@@ -55,12 +57,22 @@ impl Services {
     /// Registers a request. Residents submit through the web; the contact
     /// centre registers the other channels on a resident's behalf and is
     /// recorded as the registering agent.
+    /// Anonymous callers are counted per `client` address and refused
+    /// beyond the configured budget.
     pub async fn submit_request(
         &self,
         caller: &Caller,
+        client: IpAddr,
         input: SubmissionInput,
     ) -> Result<SubmitOutcome, ServiceError> {
         let submitter = submitter(caller, input.channel)?;
+        if caller.actor().is_none() {
+            if self.inner.submit_limiter.is_blocked(client) {
+                tracing::warn!(%client, "anonymous submissions over the address's budget: refused");
+                return Err(ServiceError::RateLimited);
+            }
+            self.inner.submit_limiter.record(client);
+        }
         self.register(submitter, input, Intake::default()).await
     }
 

@@ -162,6 +162,7 @@ fn coordinate(raw: &Option<String>) -> Result<Option<f64>, ()> {
 
 pub async fn submit(
     State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
     uri: Uri,
     Form(form): Form<SubmitForm>,
 ) -> Response {
@@ -200,7 +201,7 @@ pub async fn submit(
     };
     match state
         .services
-        .submit_request(&Caller::Anonymous, input)
+        .submit_request(&Caller::Anonymous, client, input)
         .await
     {
         Ok(outcome) => receipt(&state, page, outcome),

@@ -32,7 +32,7 @@ use crate::domain::policy::{self, Access};
 use crate::domain::status::RequestStatus;
 use crate::domain::submission::{AnswerInput, ContactInput, LocationInput, SubmissionInput};
 use crate::domain::{Channel, Language};
-use crate::http::HttpState;
+use crate::http::{ClientIp, HttpState};
 use crate::service::{
     AccessRecorder, QueueQuery, RequestRecord, SearchFilter, ServiceError, StatusChange,
 };
@@ -1507,6 +1507,7 @@ fn parse_local(raw: &str) -> Option<chrono::DateTime<Utc>> {
 
 pub async fn register(
     State(state): State<HttpState>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     uri: Uri,
     Form(form): Form<RegisterForm>,
@@ -1591,7 +1592,11 @@ pub async fn register(
                 .collect(),
         }),
     };
-    match state.services.submit_request(&s.caller, input).await {
+    match state
+        .services
+        .submit_request(&s.caller, client, input)
+        .await
+    {
         Ok(outcome) => {
             page.title = t.registered_title.to_owned();
             let record = &outcome.request;

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{LOOKUP, SUBMIT, TestApp, code, spawn_app};
+use crate::support::{LOOKUP, SUBMIT, TestApp, code, spawn_app, spawn_app_with};
 
 async fn post_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Value) {
     let response = app
@@ -199,4 +199,89 @@ async fn a_lookup_with_injection_or_another_residents_reference_reveals_nothing(
             "{answer}"
         );
     }
+}
+
+/// Sends `submitRequest` from `forwarded_for` (an `X-Forwarded-For`
+/// header) and answers the HTTP status and body.
+async fn submit_from(app: &TestApp, forwarded_for: &str, text: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({ "query": SUBMIT, "variables": { "input": { "description": text } } }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn anonymous_submissions_beyond_an_addresss_budget_are_refused_with_429_and_not_stored() {
+    let app = spawn_app_with(|c| c.submit_max_per_address = 3).await;
+    for n in 0..3 {
+        let (status, answer) =
+            submit_from(&app, "198.51.100.7", &format!("Gatlampan {n} är trasig")).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    let (status, answer) = submit_from(&app, "198.51.100.7", "Gatlampan 4 är trasig").await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(first_code(&answer), Some("RATE_LIMITED"), "{answer}");
+    assert_eq!(
+        app.count("requests").await,
+        3,
+        "the refused one is not stored"
+    );
+
+    // The budget is the address's, not the form's: Open311 shares it.
+    let open311 = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[
+            ("service_code", "street_lighting"),
+            ("description", "Trasig lampa"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(open311.status().as_u16(), 429);
+
+    // Staff registering a call are not anonymous and not counted.
+    let agent = app.contact_centre("kc-anna");
+    let registered = app
+        .gql_as(
+            &agent,
+            SUBMIT,
+            json!({ "input": { "description": "Ringde om gatlampan", "channel": "PHONE" } }),
+        )
+        .await;
+    assert!(registered["errors"].is_null(), "{registered}");
+    assert_eq!(app.count("requests").await, 4);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_names_the_address_only_behind_a_trusted_proxy() {
+    // Not trusted (the default): every header value is the same peer,
+    // 127.0.0.1, so a client cannot dodge its budget by inventing addresses.
+    let app = spawn_app_with(|c| c.submit_max_per_address = 2).await;
+    for (n, address) in ["203.0.113.1", "203.0.113.2"].iter().enumerate() {
+        let (status, _) = submit_from(&app, address, &format!("Soptunnan {n} är inte tömd")).await;
+        assert_eq!(status, 200);
+    }
+    let (status, _) = submit_from(&app, "203.0.113.3", "Soptunnan 3 är inte tömd").await;
+    assert_eq!(status, 429, "a made-up address does not reset the budget");
+
+    // Trusted: each address has its own budget.
+    let app = spawn_app_with(|c| {
+        c.submit_max_per_address = 2;
+        c.trust_forwarded_for = true;
+    })
+    .await;
+    for address in ["203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.2"] {
+        let (status, answer) = submit_from(&app, address, "Soptunnan är inte tömd").await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (status, _) = submit_from(&app, "203.0.113.1", "Soptunnan är inte tömd").await;
+    assert_eq!(status, 429);
 }

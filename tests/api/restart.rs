@@ -34,6 +34,10 @@ impl Server {
         command
             .env("ENVAGIN_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            .env(
+                "ENVAGIN_SUBMIT_MAX_PER_ADDRESS",
+                crate::support::LOAD_TEST_SUBMIT_BUDGET.to_string(),
+            )
             // Warnings and errors of a server that fails to start show in
             // the test output.
             .stdout(Stdio::inherit())

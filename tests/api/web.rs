@@ -444,7 +444,7 @@ async fn the_status_page_explains_a_wrong_pair_and_a_rate_limit() {
             .text()
             .await
             .unwrap()
-            .contains("För många misslyckade försök")
+            .contains("För många försök")
     );
 }
 
