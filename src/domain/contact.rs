@@ -116,3 +116,41 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_normalised_or_refused_without_panicking(raw in "\\PC{0,30}") {
+            let _ = normalise_phone(&raw);
+            let _ = normalise_email(&raw);
+        }
+
+        #[test]
+        fn a_normalised_number_normalises_to_itself(raw in "[+0]{0,2}[0-9 ()./-]{0,18}") {
+            if let Ok(number) = normalise_phone(&raw) {
+                prop_assert_eq!(normalise_phone(&number)?, number.clone());
+                prop_assert!(number.starts_with('+'));
+                prop_assert!(number[1..].bytes().all(|b| b.is_ascii_digit()));
+            }
+        }
+
+        #[test]
+        fn a_swedish_mobile_number_in_any_common_writing_is_the_same_number(
+            digits in "7[02369][0-9]{7}",
+            style in 0usize..4,
+        ) {
+            let written = match style {
+                0 => format!("0{digits}"),
+                1 => format!("0{}-{} {} {}", &digits[..2], &digits[2..5], &digits[5..7], &digits[7..]),
+                2 => format!("+46 (0){digits}"),
+                _ => format!("0046{digits}"),
+            };
+            prop_assert_eq!(normalise_phone(&written)?, format!("+46{digits}"));
+        }
+    }
+}

@@ -188,3 +188,64 @@ mod tests {
         assert!(!format!("{n:?}").contains("9876"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date")
+    }
+
+    /// A valid twelve-digit number born on `born`.
+    fn valid(born: NaiveDate, serial: u16) -> String {
+        let first = format!("{}{serial:03}", born.format("%Y%m%d"));
+        format!("{first}{}", luhn_check_digit(&first[2..11]))
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_without_panicking(raw in "\\PC{0,30}") {
+            let _ = PersonalNumber::parse(&raw, today());
+        }
+
+        #[test]
+        fn digit_strings_are_parsed_or_refused_without_panicking(raw in "[0-9+ -]{0,16}") {
+            let _ = PersonalNumber::parse(&raw, today());
+        }
+
+        #[test]
+        fn every_written_form_of_a_valid_number_reads_as_its_canonical_form(
+            days in 0i64..36_000,
+            serial in 0u16..1000,
+        ) {
+            let born = today() - chrono::Duration::days(days + 1);
+            let canonical = valid(born, serial);
+            let short = &canonical[2..];
+            for written in [
+                canonical.clone(),
+                format!("{}-{}", &canonical[..8], &canonical[8..]),
+                format!("{}-{}", &short[..6], &short[6..]),
+            ] {
+                let parsed = PersonalNumber::parse(&written, today())?;
+                prop_assert_eq!(parsed.canonical(), canonical.as_str());
+            }
+        }
+
+        #[test]
+        fn a_changed_digit_of_a_valid_number_is_refused(
+            days in 0i64..36_000,
+            serial in 0u16..1000,
+            position in 2usize..12,
+            delta in 1u8..10,
+        ) {
+            let born = today() - chrono::Duration::days(days + 1);
+            let mut digits = valid(born, serial).into_bytes();
+            digits[position] = b'0' + (digits[position] - b'0' + delta) % 10;
+            let changed = String::from_utf8_lossy(&digits).into_owned();
+            prop_assert!(PersonalNumber::parse(&changed, today()).is_err());
+        }
+    }
+}

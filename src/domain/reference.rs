@@ -160,3 +160,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_without_panicking(raw in "\\PC{0,40}") {
+            let _ = Reference::parse(&raw);
+        }
+
+        #[test]
+        fn digit_strings_after_the_prefix_are_parsed_or_refused_without_panicking(
+            digits in "[0-9]{0,30}",
+        ) {
+            let _ = Reference::parse(&format!("EVI{digits}"));
+        }
+
+        #[test]
+        fn a_printed_reference_reads_back_as_itself_in_any_case_and_grouping(
+            year in 2000i32..=2999,
+            sequence in 0u64..1_000_000_000_000,
+            lower in any::<bool>(),
+        ) {
+            let reference = Reference::new(year, sequence);
+            let printed = reference.to_string();
+            prop_assert_eq!(Reference::parse(&printed)?, reference);
+            let spoken = printed.replace('-', " ");
+            let spoken = if lower { spoken.to_lowercase() } else { spoken };
+            prop_assert_eq!(Reference::parse(&spoken)?, reference);
+        }
+
+        #[test]
+        fn one_changed_digit_is_always_caught(
+            year in 2000i32..=2999,
+            sequence in 0u64..1_000_000,
+            position in 0usize..11,
+            delta in 1u8..10,
+        ) {
+            let printed: Vec<u8> = Reference::new(year, sequence)
+                .to_string()
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .collect();
+            let mut changed = printed.clone();
+            changed[position] = b'0' + (changed[position] - b'0' + delta) % 10;
+            let changed = format!("EVI{}", String::from_utf8_lossy(&changed));
+            prop_assert!(Reference::parse(&changed).is_err());
+        }
+    }
+}

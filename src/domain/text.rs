@@ -5,9 +5,13 @@ use unicode_normalization::UnicodeNormalization;
 /// NFC-normalises, drops control characters other than line breaks and tabs,
 /// and trims. Residents paste from everywhere; stored text must be clean.
 pub fn clean(raw: &str) -> String {
+    // Controls go before composing: one between a letter and its accent
+    // would otherwise keep them apart until the next cleaning (found by
+    // the property below: "e\0\u{308}").
     let composed: String = raw
-        .nfc()
+        .chars()
         .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .nfc()
         .collect();
     composed.trim().to_owned()
 }
@@ -48,5 +52,43 @@ mod tests {
     #[test]
     fn tokens_split_on_punctuation() {
         assert_eq!(tokens("Gatlampan, trasig!"), vec!["gatlampan", "trasig"]);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_control_character_between_a_letter_and_its_accent_does_not_keep_them_apart() {
+        assert_eq!(clean("e\0\u{308}"), "\u{eb}");
+    }
+
+    proptest! {
+        #[test]
+        fn cleaning_twice_changes_nothing_more(raw in "\\PC{0,40}|[\\x00-\\x1f e\u{301}\u{308}a ]{0,20}") {
+            let once = clean(&raw);
+            prop_assert_eq!(clean(&once), once);
+        }
+
+        #[test]
+        fn cleaned_text_has_no_control_characters_but_line_breaks_and_tabs(raw in any::<String>()) {
+            let cleaned = clean(&raw);
+            prop_assert!(cleaned.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+            prop_assert_eq!(cleaned.trim(), cleaned.as_str());
+        }
+
+        #[test]
+        fn folding_is_idempotent_and_tokens_are_folded_words(raw in "\\PC{0,40}") {
+            let folded = fold(&raw);
+            prop_assert_eq!(fold(&folded), folded);
+            for token in tokens(&raw) {
+                prop_assert!(!token.is_empty());
+                prop_assert!(token.chars().all(char::is_alphanumeric));
+                prop_assert_eq!(fold(&token), token);
+            }
+        }
     }
 }

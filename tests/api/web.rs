@@ -439,13 +439,7 @@ async fn the_status_page_explains_a_wrong_pair_and_a_rate_limit() {
     app.client.get(app.url(&wrong)).send().await.unwrap();
     let limited = app.client.get(app.url(&wrong)).send().await.unwrap();
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(
-        limited
-            .text()
-            .await
-            .unwrap()
-            .contains("För många försök")
-    );
+    assert!(limited.text().await.unwrap().contains("För många försök"));
 }
 
 #[tokio::test]
