@@ -139,7 +139,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     };
     let db = store::connect(&url, &pool).await?;
     store::migrate(&db).await?;
-    let writer = store::connect_writer(&url, &pool).await?;
+    let writer = store::connect_writer(&db, &url, &pool).await?;
     tracing::info!(database = %redact(&url), "database ready and migrated");
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;

@@ -72,7 +72,7 @@ pub struct Config {
     pub extra_non_working_days: ExtraDays,
 
     /// Failed look-ups (reference + tracking code) one client address may
-    /// make per window before it gets RATE_LIMITED.
+    /// make per window before it gets RATE_LIMITED; 0 turns the limit off.
     #[arg(long, env = "ENVAGIN_LOOKUP_MAX_FAILURES", default_value_t = 10)]
     pub lookup_failures: usize,
 

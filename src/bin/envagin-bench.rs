@@ -36,38 +36,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use envagin::auth::{AuthSettings, MintClaims, mint_token};
 
 use load::{Ctx, Handler, Scenario, Stop};
 use report::Row;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ScenarioArg {
-    Submit,
-    Status,
-    Claim,
-    Search,
-    Mixed,
-    BaselineSubmit,
-    BaselineStatus,
-}
-
-impl From<ScenarioArg> for Scenario {
-    fn from(s: ScenarioArg) -> Self {
-        match s {
-            ScenarioArg::Submit => Scenario::Submit,
-            ScenarioArg::Status => Scenario::Status,
-            ScenarioArg::Claim => Scenario::Claim,
-            ScenarioArg::Search => Scenario::Search,
-            ScenarioArg::Mixed => Scenario::Mixed,
-            ScenarioArg::BaselineSubmit => Scenario::BaselineSubmit,
-            ScenarioArg::BaselineStatus => Scenario::BaselineStatus,
-        }
-    }
-}
 
 /// Load benchmark of En väg in: seeds a history, drives scenarios against
 /// running servers, and reports throughput, latency percentiles and errors.
@@ -80,7 +55,7 @@ struct Args {
     /// Scenarios to run, in order (repeatable or comma-separated). Default:
     /// all five, unless only seeding.
     #[arg(long = "scenario", value_enum, value_delimiter = ',')]
-    scenarios: Vec<ScenarioArg>,
+    scenarios: Vec<Scenario>,
     /// Concurrent clients (claim: `--handlers` instead).
     #[arg(long, default_value_t = 64)]
     clients: usize,
@@ -199,7 +174,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
             Scenario::Mixed,
         ]
     } else {
-        args.scenarios.iter().map(|&s| s.into()).collect()
+        args.scenarios.clone()
     };
 
     let samples = seed::read_samples(&args.pairs_file)?;

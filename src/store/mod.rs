@@ -79,10 +79,11 @@ const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// spread over the pool every transaction started cold and read its index
 /// pages from the file again. One writer keeps them warm.
 pub async fn connect_writer(
+    db: &DatabaseConnection,
     url: &str,
     pool: &PoolSettings,
 ) -> Result<Option<DatabaseConnection>, StoreError> {
-    if !url.starts_with("sqlite:") {
+    if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(None);
     }
     let options = options(url, pool, 1, Some(WRITER_CACHE_KIB));

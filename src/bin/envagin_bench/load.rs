@@ -33,7 +33,7 @@ const RESOLVE: &str = "mutation Resolve($r: String!, $m: String!) { setStatus(re
 /// which needs a person to classify, nor referrals).
 pub const HANDLER_QUEUES: &[&str] = &["TF", "SBF", "SOC", "VOF", "BUF", "KFF", "KLK", "KC"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scenario {
     Submit,
     Status,
