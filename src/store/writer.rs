@@ -81,6 +81,16 @@ struct Turn {
     open: Option<OpenGroup>,
 }
 
+impl Turn {
+    /// Rolls back an open group nobody has committed into yet, instead of
+    /// leaving it to hold SQLite's write lock until the next writer comes.
+    fn abandon_if_empty(&mut self) {
+        if self.open.as_ref().is_some_and(|open| open.members == 0) {
+            self.open.take();
+        }
+    }
+}
+
 struct OpenGroup {
     id: u64,
     tx: DatabaseTransaction,
@@ -190,9 +200,7 @@ impl WriteTx {
         };
         let Seat { group, mut turn } = seat;
         if let Err(e) = tx.commit().await {
-            if turn.open.as_ref().is_some_and(|open| open.members == 0) {
-                turn.open.take();
-            }
+            turn.abandon_if_empty();
             return Err(e.into());
         }
         let open = turn.open.as_mut().ok_or_else(|| lost("no open group"))?;
@@ -219,22 +227,12 @@ impl WriteTx {
 }
 
 impl Drop for WriteTx {
-    /// A group nobody has committed into yet is rolled back with the use
-    /// case that opened it, instead of holding SQLite's write lock until
-    /// the next writer comes.
     fn drop(&mut self) {
         if let Some(seat) = &mut self.seat {
             // The savepoint rolls back as `self.tx` drops, before the next
             // statement on the connection.
             self.tx.take();
-            if seat
-                .turn
-                .open
-                .as_ref()
-                .is_some_and(|open| open.members == 0)
-            {
-                seat.turn.open.take();
-            }
+            seat.turn.abandon_if_empty();
         }
     }
 }
