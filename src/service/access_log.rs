@@ -62,7 +62,7 @@ impl Services {
             return Ok(());
         }
         let now = Utc::now();
-        let rows = reads
+        let rows: Vec<_> = reads
             .into_iter()
             .map(|(request_id, fields)| access_log::ActiveModel {
                 request_id: Set(request_id),
@@ -71,12 +71,15 @@ impl Services {
                 fields: Set(fields.join(",")),
                 at: Set(now),
                 ..Default::default()
-            });
+            })
+            .collect();
         // A write like any other: on SQLite it takes its turn at the writer.
-        let tx = self.begin_write().await?;
-        store::access_log::append(&tx, rows).await?;
-        tx.commit().await?;
-        Ok(())
+        let rows = &rows;
+        self.write(|tx| async move {
+            store::access_log::append(&tx, rows.clone()).await?;
+            Ok((tx, ()))
+        })
+        .await
     }
 
     /// Who read a request's personal data: for its administration's

@@ -21,40 +21,43 @@ impl Services {
         let cutoff = now - chrono::Duration::days(i64::from(self.inner.settings.auto_close_days));
         let mut closed = 0;
         loop {
-            let tx = self.begin_write().await?;
-            let due = store::auto_close::due(&tx, cutoff, BATCH).await?;
-            if due.is_empty() {
+            let count = self
+                .write(|tx| async move {
+                    let due = store::auto_close::due(&tx, cutoff, BATCH).await?;
+                    let count = due.len();
+                    for model in due {
+                        let mut record = RequestRecord::try_from(model)?;
+                        store::auto_close::close(&tx, record.id, now).await?;
+                        record.status = RequestStatus::Closed;
+                        self.tell(
+                            &tx,
+                            Tidings {
+                                request: &record,
+                                resident: Some(Occasion::Closed {
+                                    message: None,
+                                    automatically: true,
+                                }),
+                                system: Some(SystemEvent::StatusChanged),
+                                message: None,
+                                tracking_code: None,
+                            },
+                            now,
+                        )
+                        .await?;
+                        store::requests::append_events(
+                            &tx,
+                            record.id,
+                            &record.event_scope(),
+                            vec![closing_event(now)],
+                        )
+                        .await?;
+                    }
+                    Ok((tx, count))
+                })
+                .await?;
+            if count == 0 {
                 break;
             }
-            let count = due.len();
-            for model in due {
-                let mut record = RequestRecord::try_from(model)?;
-                store::auto_close::close(&tx, record.id, now).await?;
-                record.status = RequestStatus::Closed;
-                self.tell(
-                    &tx,
-                    Tidings {
-                        request: &record,
-                        resident: Some(Occasion::Closed {
-                            message: None,
-                            automatically: true,
-                        }),
-                        system: Some(SystemEvent::StatusChanged),
-                        message: None,
-                        tracking_code: None,
-                    },
-                    now,
-                )
-                .await?;
-                store::requests::append_events(
-                    &tx,
-                    record.id,
-                    &record.event_scope(),
-                    vec![closing_event(now)],
-                )
-                .await?;
-            }
-            tx.commit().await?;
             closed += count;
         }
         if closed > 0 {

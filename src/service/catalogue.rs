@@ -9,6 +9,7 @@ use crate::domain::catalogue::{Catalogue, CatalogueError};
 use crate::domain::classifier::{Candidate, ClassifyRequest};
 use crate::domain::submission::MAX_DESCRIPTION_CHARS;
 use crate::domain::text::clean;
+use crate::store::writer::Transient;
 use crate::store::{self, StoreError};
 
 /// Where the catalogue in force comes from.
@@ -35,38 +36,79 @@ impl From<sea_orm::DbErr> for CatalogueInstallError {
     }
 }
 
+impl Transient for CatalogueInstallError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_transient())
+    }
+}
+
+/// What the installation did, for the log.
+enum Installed {
+    /// The catalogue in force was already this one.
+    InForce,
+    /// This one was installed, replacing `replaced` (its source and when it
+    /// was loaded) if there was one.
+    New { replaced: Option<(String, String)> },
+}
+
 /// Brings the database's catalogue up to date with `source` and returns the
 /// catalogue in force. A file that fails validation is refused before
 /// anything is written.
+///
+/// Replicas starting together take turns under the set-up lock: each
+/// compares its catalogue with the one the previous replica left in force
+/// and installs it only if it differs, so two installs never interleave
+/// (they deadlocked on the code tables) and the same file is recorded once.
+/// Replicas given different files install them one after the other: the
+/// last one in is in force, and each install is whole.
 pub async fn install_catalogue(
     db: &DatabaseConnection,
     source: CatalogueSource,
 ) -> Result<Catalogue, CatalogueInstallError> {
-    let current = store::catalogue::latest_document(db).await?;
-    let (name, content) = match source {
-        CatalogueSource::File { path, content } => (path, content),
-        CatalogueSource::Sample => match current {
-            Some(doc) => return Ok(Catalogue::parse(&doc.content)?),
-            None => (
-                "built-in sample".to_owned(),
-                crate::domain::catalogue::SAMPLE.to_owned(),
-            ),
-        },
+    let (name, file) = match source {
+        CatalogueSource::File { path, content } => {
+            let catalogue = Catalogue::parse(&content)?;
+            (path, Some((catalogue, content)))
+        }
+        CatalogueSource::Sample => ("built-in sample".to_owned(), None),
     };
-    let catalogue = Catalogue::parse(&content)?;
-    let checksum = hex::encode(Sha256::digest(content.as_bytes()));
-    if current.is_some_and(|doc| doc.checksum == checksum) {
-        return Ok(catalogue);
+    let (file, name) = (&file, &name);
+    let (catalogue, installed) = store::transaction(db, |tx| async move {
+        store::lock_setup(&tx)
+            .await
+            .map_err(CatalogueInstallError::Store)?;
+        let current = store::catalogue::latest_document(&tx).await?;
+        let (catalogue, content) = match (file, &current) {
+            (Some((catalogue, content)), _) => (catalogue.clone(), content.as_str()),
+            (None, Some(doc)) => {
+                let catalogue = Catalogue::parse(&doc.content)?;
+                return Ok::<_, CatalogueInstallError>((tx, (catalogue, Installed::InForce)));
+            }
+            (None, None) => (
+                Catalogue::parse(crate::domain::catalogue::SAMPLE)?,
+                crate::domain::catalogue::SAMPLE,
+            ),
+        };
+        let checksum = hex::encode(Sha256::digest(content.as_bytes()));
+        if current.as_ref().is_some_and(|doc| doc.checksum == checksum) {
+            return Ok((tx, (catalogue, Installed::InForce)));
+        }
+        store::catalogue::install(&tx, &catalogue, content, name, &checksum).await?;
+        let replaced = current.map(|doc| (doc.source, doc.loaded_at.to_rfc3339()));
+        Ok((tx, (catalogue, Installed::New { replaced })))
+    })
+    .await?;
+    if let Installed::New { replaced } = installed {
+        let (replaced_source, replaced_at) = replaced.unzip();
+        tracing::info!(
+            source = %name,
+            administrations = catalogue.administrations().len(),
+            categories = catalogue.categories().len(),
+            replaced_source,
+            replaced_at,
+            "installed catalogue"
+        );
     }
-    let tx = store::begin_write(db).await?;
-    store::catalogue::install(&tx, &catalogue, &content, &name, &checksum).await?;
-    tx.commit().await?;
-    tracing::info!(
-        source = %name,
-        administrations = catalogue.administrations().len(),
-        categories = catalogue.categories().len(),
-        "installed catalogue"
-    );
     Ok(catalogue)
 }
 

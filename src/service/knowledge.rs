@@ -19,6 +19,7 @@ use crate::domain::knowledge::{
     self, ArticleDraft, ArticleInput, IndexedArticle, KnowledgeIndex, parse_collection,
 };
 use crate::store::entities::{article_versions, articles};
+use crate::store::writer::Transient;
 use crate::store::{self, StoreError};
 
 /// Most answers one call returns.
@@ -119,6 +120,12 @@ impl KnowledgeSnapshot {
     }
 }
 
+impl Transient for KnowledgeInstallError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_transient())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeInstallError {
     #[error("knowledge base file: {0}")]
@@ -152,21 +159,27 @@ pub async fn install_knowledge(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let now = Utc::now();
-    let tx = store::begin_write(db).await?;
-    // Replicas starting together: one loads, the others then find it done.
-    store::lock_setup(&tx).await?;
-    if store::knowledge::count(&tx).await? > 0 {
+    let drafts = &drafts;
+    let installed = store::transaction(db, |tx| async move {
+        // Replicas starting together: one loads, the others then find it done.
+        store::lock_setup(&tx).await?;
+        if store::knowledge::count(&tx).await? > 0 {
+            return Ok((tx, false));
+        }
+        for draft in drafts {
+            let model = store::knowledge::insert(
+                &tx,
+                new_article(draft, "Exempelby kommun (exempeldata)", true, now),
+            )
+            .await?;
+            store::knowledge::keep_version(&tx, &model).await?;
+        }
+        Ok::<_, KnowledgeInstallError>((tx, true))
+    })
+    .await?;
+    if !installed {
         return Ok(());
     }
-    for draft in &drafts {
-        let model = store::knowledge::insert(
-            &tx,
-            new_article(draft, "Exempelby kommun (exempeldata)", true, now),
-        )
-        .await?;
-        store::knowledge::keep_version(&tx, &model).await?;
-    }
-    tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(source = %name, articles = drafts.len(), "installed knowledge base");
     Ok(())
 }
@@ -291,12 +304,17 @@ impl Services {
     ) -> Result<ArticleRecord, ServiceError> {
         let author = editor(caller)?;
         let draft = self.validate_article(input)?;
-        let tx = self.begin_write().await?;
-        let model = store::knowledge::insert(&tx, new_article(&draft, &author, false, Utc::now()))
-            .await
-            .map_err(slug_taken)?;
-        store::knowledge::keep_version(&tx, &model).await?;
-        self.commit_knowledge(tx).await?;
+        let (draft, author) = (&draft, &author);
+        let model = self
+            .write_knowledge(|tx| async move {
+                let model =
+                    store::knowledge::insert(&tx, new_article(draft, author, false, Utc::now()))
+                        .await
+                        .map_err(slug_taken)?;
+                store::knowledge::keep_version(&tx, &model).await?;
+                Ok((tx, model))
+            })
+            .await?;
         Ok(ArticleRecord::try_from(model)?)
     }
 
@@ -344,20 +362,29 @@ impl Services {
         expected_version: i32,
         changes: articles::ActiveModel,
     ) -> Result<ArticleRecord, ServiceError> {
-        let tx = self.begin_write().await?;
-        if store::knowledge::find(&tx, id).await?.is_none() {
-            return Err(ServiceError::NotFound);
-        }
-        let model =
-            store::knowledge::update_versioned(&tx, id, expected_version, changes, Utc::now())
+        let changes = &changes;
+        let model = self
+            .write_knowledge(|tx| async move {
+                if store::knowledge::find(&tx, id).await?.is_none() {
+                    return Err(ServiceError::NotFound);
+                }
+                let model = store::knowledge::update_versioned(
+                    &tx,
+                    id,
+                    expected_version,
+                    changes.clone(),
+                    Utc::now(),
+                )
                 .await
                 .map_err(slug_taken)?
                 .ok_or_else(|| ServiceError::Conflict {
                     message: "the article was changed by someone else: reload it".into(),
                     field: Some("expectedVersion"),
                 })?;
-        store::knowledge::keep_version(&tx, &model).await?;
-        self.commit_knowledge(tx).await?;
+                store::knowledge::keep_version(&tx, &model).await?;
+                Ok((tx, model))
+            })
+            .await?;
         Ok(ArticleRecord::try_from(model)?)
     }
 
@@ -383,17 +410,19 @@ impl Services {
             .get(&article_id)
             .cloned()
             .ok_or(ServiceError::NotFound)?;
-        let tx = self.begin_write().await?;
-        store::knowledge::insert_deflection(
-            &tx,
-            Some(article.id),
-            article.category,
-            article.language.code(),
-            Utc::now(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let article = &article;
+        self.write(|tx| async move {
+            store::knowledge::insert_deflection(
+                &tx,
+                Some(article.id),
+                article.category.clone(),
+                article.language.code(),
+                Utc::now(),
+            )
+            .await?;
+            Ok((tx, ()))
+        })
+        .await
     }
 
     /// What residents ask that no article answers: the most frequent words

@@ -189,67 +189,73 @@ impl Services {
         attachments: &[NewAttachment],
     ) -> Result<RequestRecord, ServiceError> {
         let now = Utc::now();
-        let tx = self.begin_write().await?;
-        // Re-read inside the write transaction: the status decides the move.
-        let record = RequestRecord::try_from(
-            store::requests::find_by_id(&tx, id)
-                .await?
-                .ok_or(ServiceError::NotFound)?,
-        )?;
-        if record.status == RequestStatus::Closed {
-            return Err(ServiceError::conflict(
-                "the request is closed; please submit a new request",
-            ));
-        }
-        let reopen = matches!(
-            record.status,
-            RequestStatus::WaitingForCitizen | RequestStatus::Resolved
-        );
-        let updated = if reopen {
-            let changes = requests::ActiveModel {
-                status: Set(RequestStatus::InProgress.code().to_owned()),
-                ..Default::default()
+        let body = &body;
+        self.write_announcing(|tx| async move {
+            // Re-read inside the write transaction: the status decides the move.
+            let record = RequestRecord::try_from(
+                store::requests::find_by_id(&tx, id)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?,
+            )?;
+            if record.status == RequestStatus::Closed {
+                return Err(ServiceError::conflict(
+                    "the request is closed; please submit a new request",
+                ));
+            }
+            let reopen = matches!(
+                record.status,
+                RequestStatus::WaitingForCitizen | RequestStatus::Resolved
+            );
+            let updated = if reopen {
+                let changes = requests::ActiveModel {
+                    status: Set(RequestStatus::InProgress.code().to_owned()),
+                    ..Default::default()
+                };
+                let model =
+                    store::work::update_versioned(&tx, record.id, record.version, changes, now)
+                        .await?
+                        .ok_or_else(|| {
+                            ServiceError::conflict(
+                                "the request changed meanwhile: please try again",
+                            )
+                        })?;
+                RequestRecord::try_from(model)?
+            } else {
+                record.clone()
             };
-            let model = store::work::update_versioned(&tx, record.id, record.version, changes, now)
-                .await?
-                .ok_or_else(|| {
-                    ServiceError::conflict("the request changed meanwhile: please try again")
-                })?;
-            RequestRecord::try_from(model)?
-        } else {
-            record.clone()
-        };
-        let event = NewEvent {
-            kind: EventKind::CitizenReply.code(),
-            from_status: reopen.then(|| record.status.code()),
-            to_status: reopen.then(|| RequestStatus::InProgress.code()),
-            actor_kind: ActorKind::Resident.code(),
-            actor_id: None,
-            actor_name: None,
-            public: true,
-            message: Some(body.clone()),
-            note: None,
-            detail: None,
-            at: now,
-        };
-        store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
-        self.tell(
-            &tx,
-            Tidings {
-                request: &updated,
-                resident: None,
-                system: Some(SystemEvent::Replied),
-                message: None,
-                tracking_code: None,
-            },
-            now,
-        )
-        .await?;
-        store::attachments::insert(&tx, record.id, attachments, now).await?;
-        let forwarded = self.forward_to_original(&tx, &record, &body, now).await?;
-        let touched: Vec<i64> = std::iter::once(record.id).chain(forwarded).collect();
-        self.commit_announcing_all(tx, &touched).await?;
-        Ok(updated)
+            let event = NewEvent {
+                kind: EventKind::CitizenReply.code(),
+                from_status: reopen.then(|| record.status.code()),
+                to_status: reopen.then(|| RequestStatus::InProgress.code()),
+                actor_kind: ActorKind::Resident.code(),
+                actor_id: None,
+                actor_name: None,
+                public: true,
+                message: Some(body.clone()),
+                note: None,
+                detail: None,
+                at: now,
+            };
+            store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event])
+                .await?;
+            self.tell(
+                &tx,
+                Tidings {
+                    request: &updated,
+                    resident: None,
+                    system: Some(SystemEvent::Replied),
+                    message: None,
+                    tracking_code: None,
+                },
+                now,
+            )
+            .await?;
+            store::attachments::insert(&tx, record.id, attachments, now).await?;
+            let forwarded = self.forward_to_original(&tx, &record, body, now).await?;
+            let touched: Vec<i64> = std::iter::once(record.id).chain(forwarded).collect();
+            Ok((tx, (updated, touched)))
+        })
+        .await
     }
 
     /// A reply to a merged request reaches the original's handlers, as an

@@ -54,7 +54,7 @@ use crate::domain::policy::{self, Access, RequestFacts};
 use crate::domain::status::RequestStatus;
 use crate::domain::{Channel, InvalidInput, Language};
 use crate::store::entities::requests;
-use crate::store::writer::WriteTx;
+use crate::store::writer::{Transient, WriteTx};
 use crate::store::{self, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +77,12 @@ pub enum ServiceError {
     /// Its text is for the log only: transports answer `INTERNAL` without it.
     #[error("internal error: {0}")]
     Internal(#[from] StoreError),
+}
+
+impl Transient for ServiceError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Internal(e) if e.is_transient())
+    }
 }
 
 impl ServiceError {
@@ -274,10 +280,17 @@ impl Services {
         &self.inner.db
     }
 
-    /// A use case's write transaction: nothing is durable until its
-    /// `commit` returns.
-    async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        self.inner.writer.begin().await
+    /// A use case's writes, in one transaction: `work` gets it and hands it
+    /// back to be committed. Nothing is durable, and so nothing may be
+    /// acknowledged, before this returns. `work` may run more than once
+    /// (see `Writer::run`): it only reads and writes through the
+    /// transaction.
+    async fn write<T, W, F>(&self, work: W) -> Result<T, ServiceError>
+    where
+        W: FnMut(WriteTx) -> F,
+        F: Future<Output = Result<(WriteTx, T), ServiceError>>,
+    {
+        self.inner.writer.run(work).await
     }
 }
 

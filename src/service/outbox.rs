@@ -61,14 +61,17 @@ impl Services {
         batch: u64,
         now: DateTime<Utc>,
     ) -> Result<Vec<notifications::Model>, ServiceError> {
-        let tx = self.begin_write().await?;
-        let mut due = outbox::due(&tx, now, batch).await?;
-        if due.is_empty() {
-            return Ok(due);
-        }
-        let ids: Vec<i64> = due.iter().map(|n| n.id).collect();
-        outbox::lease(&tx, &ids, sender, now + self.inner.settings.outbox.lease).await?;
-        tx.commit().await?;
+        let mut due = self
+            .write(|tx| async move {
+                let due = outbox::due(&tx, now, batch).await?;
+                if !due.is_empty() {
+                    let ids: Vec<i64> = due.iter().map(|n| n.id).collect();
+                    outbox::lease(&tx, &ids, sender, now + self.inner.settings.outbox.lease)
+                        .await?;
+                }
+                Ok((tx, due))
+            })
+            .await?;
         for message in &mut due {
             message.attempts += 1;
         }
@@ -86,33 +89,37 @@ impl Services {
             return Ok(());
         }
         let now = Utc::now();
-        let tx = self.begin_write().await?;
-        let mut recorded = Vec::with_capacity(messages.len());
-        for (message, result) in messages.iter().zip(&results) {
-            let lease = LeaseToken {
-                id: message.id,
-                sender,
-                attempt: message.attempts,
-            };
-            let taken = match result {
-                Ok(()) => {
-                    pass.sent += 1;
-                    outbox::mark_sent(&tx, &lease, now).await?
+        let results = &results;
+        let recorded = self
+            .write(|tx| async move {
+                let mut recorded = Vec::with_capacity(messages.len());
+                for (message, result) in messages.iter().zip(results) {
+                    let lease = LeaseToken {
+                        id: message.id,
+                        sender,
+                        attempt: message.attempts,
+                    };
+                    let recording = match result {
+                        Ok(()) => (outbox::mark_sent(&tx, &lease, now).await?, false),
+                        Err(error) => {
+                            let retry_at = self.retry_at(message.attempts, error, now);
+                            let taken =
+                                outbox::mark_failed(&tx, &lease, &error.to_string(), retry_at)
+                                    .await?;
+                            (taken, retry_at.is_none())
+                        }
+                    };
+                    recorded.push(recording);
                 }
-                Err(error) => {
-                    let retry_at = self.retry_at(message.attempts, error, now);
-                    if retry_at.is_some() {
-                        pass.retrying += 1;
-                    } else {
-                        pass.dead += 1;
-                    }
-                    outbox::mark_failed(&tx, &lease, &error.to_string(), retry_at).await?
-                }
-            };
-            recorded.push(taken);
-        }
-        tx.commit().await?;
-        for ((message, result), taken) in messages.iter().zip(&results).zip(recorded) {
+                Ok((tx, recorded))
+            })
+            .await?;
+        for ((message, result), (taken, gave_up)) in messages.iter().zip(results).zip(recorded) {
+            match (result, gave_up) {
+                (Ok(()), _) => pass.sent += 1,
+                (Err(_), false) => pass.retrying += 1,
+                (Err(_), true) => pass.dead += 1,
+            }
             log_delivery(message, result, taken);
         }
         Ok(())

@@ -49,24 +49,31 @@ impl Services {
         let cutoff = now - chrono::Duration::days(i64::from(days));
         let mut total = 0;
         loop {
-            let tx = self.begin_write().await?;
-            let ids = store::retention::due(&tx, categories, cutoff, BATCH).await?;
-            if ids.is_empty() {
+            let purged = self
+                .write(|tx| async move {
+                    let ids = store::retention::due(&tx, categories, cutoff, BATCH).await?;
+                    if ids.is_empty() {
+                        return Ok((tx, 0));
+                    }
+                    store::retention::purge(&tx, &ids, PURGED_MARKER, now).await?;
+                    store::outbox::purge_for_requests(&tx, &ids).await?;
+                    store::attachments::purge_for_requests(&tx, &ids).await?;
+                    // The purge event carries no content: it is nobody's secret.
+                    let scope = EventScope {
+                        administration: String::new(),
+                        confidential: false,
+                    };
+                    for id in &ids {
+                        store::requests::append_events(&tx, *id, &scope, vec![purged_event(now)])
+                            .await?;
+                    }
+                    Ok((tx, ids.len()))
+                })
+                .await?;
+            if purged == 0 {
                 return Ok(total);
             }
-            store::retention::purge(&tx, &ids, PURGED_MARKER, now).await?;
-            store::outbox::purge_for_requests(&tx, &ids).await?;
-            store::attachments::purge_for_requests(&tx, &ids).await?;
-            // The purge event carries no content: it is nobody's secret.
-            let scope = EventScope {
-                administration: String::new(),
-                confidential: false,
-            };
-            for id in &ids {
-                store::requests::append_events(&tx, *id, &scope, vec![purged_event(now)]).await?;
-            }
-            tx.commit().await?;
-            total += ids.len();
+            total += purged;
         }
     }
 }

@@ -184,60 +184,68 @@ impl Services {
             row.resolution_days = Set(Some(0));
             row.resolved_on_time = Set(Some(true));
         }
-        let tx = self.begin_write().await?;
-        let sequence = store::requests::next_sequence(&tx).await?;
-        row.reference = Set(Reference::new(now.year(), sequence).to_string());
-        let model = store::requests::insert(&tx, row).await?;
-        let scope = EventScope {
-            administration: route.administration.clone(),
-            confidential: route.confidential,
-        };
-        let events = first_events(
-            route,
-            submitter,
-            submission.answered_on_contact.as_ref(),
-            now,
-        );
-        store::requests::append_events(&tx, model.id, &scope, events).await?;
-        store::requests::index_terms(&tx, model.id, search::terms(&submission.description)).await?;
-        let record = RequestRecord::try_from(model)?;
-        let code = tracking_code.to_string();
-        let resident = match &submission.answered_on_contact {
-            Some(answered) => Occasion::Closed {
-                message: Some(answered.answer.clone()),
-                automatically: false,
-            },
-            None => self.receipt(&record, route, &code, &intake.refused),
-        };
-        let routed = !matches!(
-            route.status,
-            RequestStatus::Referred | RequestStatus::Closed
-        );
-        let tidings = Tidings {
-            request: &record,
-            resident: Some(resident),
-            system: routed.then_some(SystemEvent::Routed),
-            message: route.referral.as_deref(),
-            tracking_code: Some(&code),
-        };
-        self.tell(&tx, tidings, now).await?;
-        store::attachments::insert(&tx, record.id, &intake.attachments, now).await?;
-        if let Some(claim) = claim {
-            let record = idempotency_keys::Model {
-                key_hash: claim.key_hash.clone(),
-                fingerprint: claim.fingerprint.clone(),
-                request_id: record.id,
-                sealed_tracking_code: tracking_code.seal(&claim.pad),
-                created_at: now,
-            };
-            store::requests::insert_idempotency(
-                &tx,
-                record,
-                now - self.inner.settings.idempotency_ttl,
-            )
+        let (row, code) = (&row, &tracking_code);
+        let record = self
+            .inner
+            .writer
+            .run(|tx| async move {
+                let sequence = store::requests::next_sequence(&tx).await?;
+                let mut row = row.clone();
+                row.reference = Set(Reference::new(now.year(), sequence).to_string());
+                let model = store::requests::insert(&tx, row).await?;
+                let scope = EventScope {
+                    administration: route.administration.clone(),
+                    confidential: route.confidential,
+                };
+                let events = first_events(
+                    route,
+                    submitter,
+                    submission.answered_on_contact.as_ref(),
+                    now,
+                );
+                store::requests::append_events(&tx, model.id, &scope, events).await?;
+                store::requests::index_terms(&tx, model.id, search::terms(&submission.description))
+                    .await?;
+                let record = RequestRecord::try_from(model)?;
+                let code_text = code.to_string();
+                let resident = match &submission.answered_on_contact {
+                    Some(answered) => Occasion::Closed {
+                        message: Some(answered.answer.clone()),
+                        automatically: false,
+                    },
+                    None => self.receipt(&record, route, &code_text, &intake.refused),
+                };
+                let routed = !matches!(
+                    route.status,
+                    RequestStatus::Referred | RequestStatus::Closed
+                );
+                let tidings = Tidings {
+                    request: &record,
+                    resident: Some(resident),
+                    system: routed.then_some(SystemEvent::Routed),
+                    message: route.referral.as_deref(),
+                    tracking_code: Some(&code_text),
+                };
+                self.tell(&tx, tidings, now).await?;
+                store::attachments::insert(&tx, record.id, &intake.attachments, now).await?;
+                if let Some(claim) = claim {
+                    let record = idempotency_keys::Model {
+                        key_hash: claim.key_hash.clone(),
+                        fingerprint: claim.fingerprint.clone(),
+                        request_id: record.id,
+                        sealed_tracking_code: code.seal(&claim.pad),
+                        created_at: now,
+                    };
+                    store::requests::insert_idempotency(
+                        &tx,
+                        record,
+                        now - self.inner.settings.idempotency_ttl,
+                    )
+                    .await?;
+                }
+                Ok::<_, StoreError>((tx, record))
+            })
             .await?;
-        }
-        tx.commit().await?;
         Ok((record, tracking_code))
     }
 
@@ -300,12 +308,12 @@ impl Services {
     /// Forgets idempotency keys past their time to live (housekeeping: an
     /// expired key is already ignored by `submit_request`).
     pub async fn purge_idempotency_keys(&self, now: DateTime<Utc>) -> Result<u64, ServiceError> {
-        let tx = self.begin_write().await?;
-        let purged =
-            store::requests::purge_idempotency(&tx, now - self.inner.settings.idempotency_ttl)
-                .await?;
-        tx.commit().await?;
-        Ok(purged)
+        let cutoff = now - self.inner.settings.idempotency_ttl;
+        self.write(|tx| async move {
+            let purged = store::requests::purge_idempotency(&tx, cutoff).await?;
+            Ok((tx, purged))
+        })
+        .await
     }
 
     /// Working days to first response and resolution for a new request.
@@ -329,10 +337,11 @@ impl Services {
         &self,
         claim: &IdempotencyClaim,
     ) -> Result<Option<SubmitOutcome>, ServiceError> {
-        let tx = self.begin_write().await?;
-        let outcome = self.replay(&tx, claim).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        self.write(|tx| async move {
+            let outcome = self.replay(&tx, claim).await?;
+            Ok((tx, outcome))
+        })
+        .await
     }
 
     async fn replay(

@@ -28,45 +28,60 @@ impl Services {
         self.db().get_database_backend() == DbBackend::Postgres
     }
 
-    /// Commits `tx` and tells every replica's subscribers that `request_id`
-    /// has new events.
-    pub(super) async fn commit_announcing(
-        &self,
-        tx: WriteTx,
-        request_id: i64,
-    ) -> Result<(), ServiceError> {
-        self.commit_announcing_all(tx, &[request_id]).await
-    }
-
-    /// As `commit_announcing`, for a change that wrote events on several
-    /// requests.
-    pub(super) async fn commit_announcing_all(
-        &self,
-        tx: WriteTx,
-        request_ids: &[i64],
-    ) -> Result<(), ServiceError> {
-        if self.is_postgres() {
+    /// A use case that writes events on requests: `work` also gives the
+    /// requests it wrote events on, whose subscribers on every replica hear
+    /// of them once the transaction is committed.
+    pub(super) async fn write_announcing<T, W, F>(&self, mut work: W) -> Result<T, ServiceError>
+    where
+        W: FnMut(WriteTx) -> F,
+        F: Future<Output = Result<(WriteTx, (T, Vec<i64>)), ServiceError>>,
+    {
+        let postgres = self.is_postgres();
+        let (value, request_ids) = self
+            .write(|tx| {
+                let work = work(tx);
+                async move {
+                    let (tx, (value, request_ids)) = work.await?;
+                    if postgres {
+                        for id in &request_ids {
+                            notify(&tx, EVENTS, *id).await?;
+                        }
+                    }
+                    Ok((tx, (value, request_ids)))
+                }
+            })
+            .await?;
+        if !postgres {
             for id in request_ids {
-                notify(&tx, EVENTS, *id).await?;
-            }
-            tx.commit().await?;
-        } else {
-            tx.commit().await?;
-            for id in request_ids {
-                self.announce(*id);
+                self.announce(id);
             }
         }
-        Ok(())
+        Ok(value)
     }
 
-    /// Commits a knowledge-base change and brings every replica's index up
-    /// to date: this one at once, the others through a notification.
-    pub(super) async fn commit_knowledge(&self, tx: WriteTx) -> Result<(), ServiceError> {
-        if self.is_postgres() {
-            notify(&tx, KNOWLEDGE, 0).await?;
-        }
-        tx.commit().await?;
-        self.reload_knowledge().await
+    /// A knowledge-base change: once committed, every replica's index is
+    /// brought up to date, this one at once, the others through a
+    /// notification.
+    pub(super) async fn write_knowledge<T, W, F>(&self, mut work: W) -> Result<T, ServiceError>
+    where
+        W: FnMut(WriteTx) -> F,
+        F: Future<Output = Result<(WriteTx, T), ServiceError>>,
+    {
+        let postgres = self.is_postgres();
+        let value = self
+            .write(|tx| {
+                let work = work(tx);
+                async move {
+                    let (tx, value) = work.await?;
+                    if postgres {
+                        notify(&tx, KNOWLEDGE, 0).await?;
+                    }
+                    Ok((tx, value))
+                }
+            })
+            .await?;
+        self.reload_knowledge().await?;
+        Ok(value)
     }
 
     /// Queues the announcement of a stored correction in `tx` (PostgreSQL;

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::notify::{Tidings, system_event_of_change};
 use super::{RequestRecord, ServiceError, Services, actor};
 use crate::domain::actor::{Actor, Caller};
-use crate::domain::catalogue::Priority;
+use crate::domain::catalogue::{CategoryDef, Priority};
 use crate::domain::history::{ActorKind, EventKind};
 use crate::domain::policy::{self, Access};
 use crate::domain::reference::Reference;
@@ -109,16 +109,17 @@ impl Services {
     ) -> Result<Option<RequestRecord>, ServiceError> {
         let actor = actor(caller)?;
         self.require_queue_worker(actor, queue)?;
-        let tx = self.begin_write().await?;
-        let Some(model) = store::work::next_in_queue(&tx, queue).await? else {
-            return Ok(None);
-        };
-        let record = RequestRecord::try_from(model)?;
-        let claimed = self
-            .apply(&tx, actor, &record, claim(actor), Utc::now())
-            .await?;
-        self.commit_announcing(tx, record.id).await?;
-        Ok(Some(claimed))
+        self.write_announcing(|tx| async move {
+            let Some(model) = store::work::next_in_queue(&tx, queue).await? else {
+                return Ok((tx, (None, Vec::new())));
+            };
+            let record = RequestRecord::try_from(model)?;
+            let claimed = self
+                .apply(&tx, actor, &record, claim(actor), Utc::now())
+                .await?;
+            Ok((tx, (Some(claimed), vec![record.id])))
+        })
+        .await
     }
 
     pub async fn claim_request(
@@ -192,9 +193,47 @@ impl Services {
             ServiceError::invalid("category", "is not a category of the catalogue")
         })?;
         let now = Utc::now();
-        let tx = self.begin_write().await?;
-        let record = self.load_visible(&tx, actor, &reference).await?;
-        check_version(&record, expected_version)?;
+        let reason = &reason;
+        let (updated, correction) = self
+            .write_announcing(|tx| async move {
+                let record = self.load_visible(&tx, actor, &reference).await?;
+                let change =
+                    self.reroute_change(actor, &record, target, reason, expected_version)?;
+                let updated = self.apply(&tx, actor, &record, change, now).await?;
+                let correction = store::work::record_correction(
+                    &tx,
+                    classifier_corrections::ActiveModel {
+                        request_id: Set(record.id),
+                        text: Set(record.description.clone()),
+                        from_category: Set(record.category.clone()),
+                        to_category: Set(target.code.clone()),
+                        created_by: Set(actor.sub.clone()),
+                        created_at: Set(now),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                self.announce_correction(&tx, correction).await?;
+                Ok((tx, ((updated, correction), vec![record.id])))
+            })
+            .await?;
+        // Learned here at once; other replicas learn it from the announcement.
+        self.learn_correction(correction, &updated.description, category);
+        Ok(updated)
+    }
+
+    /// What rerouting `record` to `target` changes, if the caller may and
+    /// the life cycle allows it.
+    fn reroute_change(
+        &self,
+        actor: &Actor,
+        record: &RequestRecord,
+        target: &CategoryDef,
+        reason: &str,
+        expected_version: Option<i32>,
+    ) -> Result<Change, ServiceError> {
+        let category = target.code.as_str();
+        check_version(record, expected_version)?;
         if !policy::may_reroute(
             actor,
             record.facts(),
@@ -234,7 +273,7 @@ impl Services {
             .referral
             .as_ref()
             .map(|r| r.message.get(record.language).to_owned());
-        change.note = Some(reason);
+        change.note = Some(reason.to_owned());
         change.detail = Some(json!({
             "fromCategory": record.category, "toCategory": category,
             "fromQueue": record.queue, "toQueue": target.queue,
@@ -252,25 +291,7 @@ impl Services {
             resolve_due_at: Set(self.inner.calendar.due_at(record.received_at, resolve_days)),
             ..Default::default()
         };
-        let updated = self.apply(&tx, actor, &record, change, now).await?;
-        let correction = store::work::record_correction(
-            &tx,
-            classifier_corrections::ActiveModel {
-                request_id: Set(record.id),
-                text: Set(record.description.clone()),
-                from_category: Set(record.category.clone()),
-                to_category: Set(category.to_owned()),
-                created_by: Set(actor.sub.clone()),
-                created_at: Set(now),
-                ..Default::default()
-            },
-        )
-        .await?;
-        self.announce_correction(&tx, correction).await?;
-        self.commit_announcing(tx, record.id).await?;
-        // Learned here at once; other replicas learn it from the announcement.
-        self.learn_correction(correction, &record.description, category);
-        Ok(updated)
+        Ok(change)
     }
 
     pub async fn mark_duplicate(
@@ -292,44 +313,45 @@ impl Services {
                 "a request cannot duplicate itself",
             ));
         }
-        let tx = self.begin_write().await?;
-        // Both rows locked, in id order, so two opposite merges cannot both
-        // succeed and leave each request waiting for the other.
-        let record = self.load_visible(&tx, actor, &duplicate_ref).await?;
-        let master = self.load_visible(&tx, actor, &master_ref).await?;
-        store::work::lock_rows(&tx, &[record.id, master.id]).await?;
-        let (record, master) = (
-            self.reload(&tx, record.id).await?,
-            self.reload(&tx, master.id).await?,
-        );
-        if !self.works_in(actor, &record.administration) {
-            return Err(ServiceError::forbidden(
-                "you do not work in this request's administration",
-            ));
-        }
-        // Merging shows the duplicate's resident the original's status:
-        // only for an original the caller reads in full.
-        if self.access(caller, &master) != Access::Full {
-            return Err(ServiceError::forbidden(
-                "you may merge only into a request you may read",
-            ));
-        }
-        check_version(&record, expected_version)?;
-        if master.status == RequestStatus::Duplicate {
-            return Err(ServiceError::conflict(format!(
-                "{} is itself a duplicate: mark it a duplicate of the original instead",
-                master.reference
-            )));
-        }
-        transition(&record, RequestStatus::Duplicate)?;
-        let mut change = release(EventKind::MarkedDuplicate);
-        change.to = Some(RequestStatus::Duplicate);
-        change.note = Some(format!("duplicate of {}", master.reference));
-        change.detail = Some(json!({ "duplicateOf": master.reference }));
-        change.updates.duplicate_of = Set(Some(master.id));
-        let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
-        self.commit_announcing(tx, record.id).await?;
-        Ok(updated)
+        self.write_announcing(|tx| async move {
+            // Both rows locked, in id order, so two opposite merges cannot both
+            // succeed and leave each request waiting for the other.
+            let record = self.load_visible(&tx, actor, &duplicate_ref).await?;
+            let master = self.load_visible(&tx, actor, &master_ref).await?;
+            store::work::lock_rows(&tx, &[record.id, master.id]).await?;
+            let (record, master) = (
+                self.reload(&tx, record.id).await?,
+                self.reload(&tx, master.id).await?,
+            );
+            if !self.works_in(actor, &record.administration) {
+                return Err(ServiceError::forbidden(
+                    "you do not work in this request's administration",
+                ));
+            }
+            // Merging shows the duplicate's resident the original's status:
+            // only for an original the caller reads in full.
+            if self.access(caller, &master) != Access::Full {
+                return Err(ServiceError::forbidden(
+                    "you may merge only into a request you may read",
+                ));
+            }
+            check_version(&record, expected_version)?;
+            if master.status == RequestStatus::Duplicate {
+                return Err(ServiceError::conflict(format!(
+                    "{} is itself a duplicate: mark it a duplicate of the original instead",
+                    master.reference
+                )));
+            }
+            transition(&record, RequestStatus::Duplicate)?;
+            let mut change = release(EventKind::MarkedDuplicate);
+            change.to = Some(RequestStatus::Duplicate);
+            change.note = Some(format!("duplicate of {}", master.reference));
+            change.detail = Some(json!({ "duplicateOf": master.reference }));
+            change.updates.duplicate_of = Set(Some(master.id));
+            let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
+            Ok((tx, (updated, vec![record.id])))
+        })
+        .await
     }
 
     async fn reload(
@@ -352,54 +374,62 @@ impl Services {
     ) -> Result<RequestRecord, ServiceError> {
         let actor = actor(caller)?;
         let reference = Reference::parse(reference)?;
-        let body = required_text(Some(body), "body")?;
+        let body = &required_text(Some(body), "body")?;
         let now = Utc::now();
-        let tx = self.begin_write().await?;
-        let record = self.load_visible(&tx, actor, &reference).await?;
-        if self.access(caller, &record) != Access::Full {
-            return Err(ServiceError::forbidden("you may not write in this request"));
-        }
-        // A note for the file is for anyone who reads the request in full;
-        // speaking to the resident is for those who handle it.
-        if !internal && !self.works_in(actor, &record.administration) {
-            return Err(ServiceError::forbidden(
-                "only the administration handling the request writes to the resident",
-            ));
-        }
-        if record.status == RequestStatus::Closed && !internal {
-            return Err(ServiceError::conflict(
-                "the request is closed: no more messages to the resident",
-            ));
-        }
-        let mut comment = Change::new(EventKind::Comment, None);
-        comment.public = !internal;
-        if internal {
-            comment.note = Some(body);
-        } else {
-            comment.message = Some(body);
-        }
-        let message = comment.message.clone();
-        let event = staff_event(actor, record.status, comment, now);
-        store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event]).await?;
-        let tidings = Tidings {
-            request: &record,
-            resident: self.occasion_of_change(
-                &record,
-                &record,
-                EventKind::Comment,
-                message.as_deref(),
-            ),
-            system: system_event_of_change(&record, &record, EventKind::Comment, message.is_some()),
-            message: message.as_deref(),
-            tracking_code: None,
-        };
-        self.tell(&tx, tidings, now).await?;
-        if !internal && record.acknowledged_at.is_none() {
-            let days = self.working_days(record.received_at, now);
-            store::work::acknowledge(&tx, record.id, now, days).await?;
-        }
-        self.commit_announcing(tx, record.id).await?;
-        Ok(record)
+        self.write_announcing(|tx| async move {
+            let record = self.load_visible(&tx, actor, &reference).await?;
+            if self.access(caller, &record) != Access::Full {
+                return Err(ServiceError::forbidden("you may not write in this request"));
+            }
+            // A note for the file is for anyone who reads the request in full;
+            // speaking to the resident is for those who handle it.
+            if !internal && !self.works_in(actor, &record.administration) {
+                return Err(ServiceError::forbidden(
+                    "only the administration handling the request writes to the resident",
+                ));
+            }
+            if record.status == RequestStatus::Closed && !internal {
+                return Err(ServiceError::conflict(
+                    "the request is closed: no more messages to the resident",
+                ));
+            }
+            let mut comment = Change::new(EventKind::Comment, None);
+            comment.public = !internal;
+            if internal {
+                comment.note = Some(body.clone());
+            } else {
+                comment.message = Some(body.clone());
+            }
+            let message = comment.message.clone();
+            let event = staff_event(actor, record.status, comment, now);
+            store::requests::append_events(&tx, record.id, &record.event_scope(), vec![event])
+                .await?;
+            let tidings = Tidings {
+                request: &record,
+                resident: self.occasion_of_change(
+                    &record,
+                    &record,
+                    EventKind::Comment,
+                    message.as_deref(),
+                ),
+                system: system_event_of_change(
+                    &record,
+                    &record,
+                    EventKind::Comment,
+                    message.is_some(),
+                ),
+                message: message.as_deref(),
+                tracking_code: None,
+            };
+            self.tell(&tx, tidings, now).await?;
+            if !internal && record.acknowledged_at.is_none() {
+                let days = self.working_days(record.received_at, now);
+                store::work::acknowledge(&tx, record.id, now, days).await?;
+            }
+            let id = record.id;
+            Ok((tx, (record, vec![id])))
+        })
+        .await
     }
 
     pub async fn set_priority(
@@ -466,22 +496,24 @@ impl Services {
         decide: F,
     ) -> Result<RequestRecord, ServiceError>
     where
-        F: FnOnce(&Self, &Actor, &RequestRecord) -> Result<Change, ServiceError>,
+        F: Fn(&Self, &Actor, &RequestRecord) -> Result<Change, ServiceError>,
     {
         let actor = actor(caller)?;
         let reference = Reference::parse(reference)?;
-        let tx = self.begin_write().await?;
-        let record = self.load_visible(&tx, actor, &reference).await?;
-        if !self.works_in(actor, &record.administration) {
-            return Err(ServiceError::forbidden(
-                "you do not work in this request's administration",
-            ));
-        }
-        check_version(&record, expected_version)?;
-        let change = decide(self, actor, &record)?;
-        let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
-        self.commit_announcing(tx, record.id).await?;
-        Ok(updated)
+        let (reference, decide) = (&reference, &decide);
+        self.write_announcing(|tx| async move {
+            let record = self.load_visible(&tx, actor, reference).await?;
+            if !self.works_in(actor, &record.administration) {
+                return Err(ServiceError::forbidden(
+                    "you do not work in this request's administration",
+                ));
+            }
+            check_version(&record, expected_version)?;
+            let change = decide(self, actor, &record)?;
+            let updated = self.apply(&tx, actor, &record, change, Utc::now()).await?;
+            Ok((tx, (updated, vec![record.id])))
+        })
+        .await
     }
 
     /// The request, if the caller may know it exists at all; a request of

@@ -178,6 +178,30 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     Ok(db.begin_with_options(options).await?)
 }
 
+/// Runs `work` in a write transaction on `db` and commits the transaction
+/// it hands back, running it again when PostgreSQL aborted it to resolve a
+/// deadlock or serialisation conflict (as `writer::Writer::run`, which use
+/// cases go through; this is for start-up work).
+pub async fn transaction<T, E, W, F>(db: &DatabaseConnection, mut work: W) -> Result<T, E>
+where
+    W: FnMut(DatabaseTransaction) -> F,
+    F: Future<Output = Result<(DatabaseTransaction, T), E>>,
+    E: From<StoreError> + writer::Transient,
+{
+    let mut tries = 1;
+    loop {
+        let attempt = async {
+            let (tx, value) = work(begin_write(db).await?).await?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok::<T, E>(value)
+        };
+        match attempt.await {
+            Err(e) if e.is_transient() => tries = writer::retry_pause(tries).await.ok_or(e)?,
+            result => return result,
+        }
+    }
+}
+
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
     Ok(db.ping().await?)
 }

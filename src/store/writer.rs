@@ -55,6 +55,35 @@ impl Writer {
         Self { db, group }
     }
 
+    /// Runs `work` in a write transaction and commits the transaction
+    /// `work` hands back. A transaction that PostgreSQL aborted to break a
+    /// deadlock or a serialisation conflict is run again from the start
+    /// (see `retry_pause`): `work` must therefore do nothing but read and
+    /// write through the transaction, and leave side effects to its
+    /// caller, after the commit.
+    ///
+    /// The transaction is passed by value and handed back rather than lent:
+    /// a future that borrows its argument cannot be shown to be `Send`.
+    pub async fn run<T, E, W, F>(&self, mut work: W) -> Result<T, E>
+    where
+        W: FnMut(WriteTx) -> F,
+        F: Future<Output = Result<(WriteTx, T), E>>,
+        E: From<StoreError> + Transient,
+    {
+        let mut tries = 1;
+        loop {
+            let attempt = async {
+                let (tx, value) = work(self.begin().await?).await?;
+                tx.commit().await?;
+                Ok::<T, E>(value)
+            };
+            match attempt.await {
+                Err(e) if e.is_transient() => tries = retry_pause(tries).await.ok_or(e)?,
+                result => return result,
+            }
+        }
+    }
+
     pub async fn begin(&self) -> Result<WriteTx, StoreError> {
         match &self.group {
             None => Ok(WriteTx {
@@ -235,6 +264,57 @@ impl Drop for WriteTx {
             seat.turn.abandon_if_empty();
         }
     }
+}
+
+/// An error that running the same transaction again may not meet.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Transient for StoreError {
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Db(e) if is_transient(e))
+    }
+}
+
+/// SQLSTATEs of a transaction PostgreSQL aborted so that others could go
+/// on: `40P01` (deadlock detected) and `40001` (serialisation failure).
+const TRANSIENT_SQLSTATES: [&str; 2] = ["40P01", "40001"];
+
+fn is_transient(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| TRANSIENT_SQLSTATES.contains(&code.as_ref())),
+        _ => false,
+    }
+}
+
+/// Attempts of one transaction in all, the first included.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// After `tries` attempts of a transaction the database aborted: waits and
+/// gives the number of the next attempt, or `None` when it is time to give
+/// up. The wait is random and up to twice as long after each failure, so
+/// that the transactions that met do not meet again in the same order.
+pub async fn retry_pause(tries: u32) -> Option<u32> {
+    use rand::RngExt;
+    if tries >= MAX_ATTEMPTS {
+        return None;
+    }
+    let ceiling_ms = 10u64 << tries;
+    let pause = Duration::from_millis(rand::rng().random_range(ceiling_ms / 2..=ceiling_ms));
+    tracing::warn!(
+        attempt = tries,
+        pause_ms = pause.as_millis(),
+        "transaction aborted by the database to resolve a conflict; running it again"
+    );
+    tokio::time::sleep(pause).await;
+    Some(tries + 1)
 }
 
 fn lost(what: &str) -> StoreError {

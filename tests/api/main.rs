@@ -19,6 +19,7 @@ mod restart;
 mod schema;
 mod search;
 mod smtp_sink;
+mod startup;
 mod submit;
 mod support;
 mod web;

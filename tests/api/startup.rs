@@ -1,0 +1,225 @@
+//! Replicas starting at the same moment on a fresh PostgreSQL database:
+//! every first-start write (migrations, catalogue, knowledge base) happens
+//! once, no replica dies on a deadlock, and a transaction the database
+//! aborts to break a deadlock is run again. (On SQLite there is one process
+//! by design; these tests then have nothing to prove and return at once.)
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use envagin::store::{self, StoreError};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use tokio::sync::Barrier;
+
+use crate::restart::Server;
+use crate::support::{TEST_JWT_SECRET, TEST_SEARCH_KEY, fresh_database};
+
+fn on_postgres() -> bool {
+    std::env::var("ENVAGIN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// Rounds of the start-up race; `ENVAGIN_TEST_STARTUP_ROUNDS` to try harder.
+fn rounds() -> usize {
+    std::env::var("ENVAGIN_TEST_STARTUP_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20)
+}
+
+/// Starts one replica per entry of `catalogues` at the same moment on the
+/// database `url`; an entry names the replica's catalogue file, or `None`
+/// for the built-in sample. Each must become ready.
+async fn start_together(
+    url: &str,
+    dir: &tempfile::TempDir,
+    catalogues: &[Option<std::path::PathBuf>],
+) -> Vec<Server> {
+    let starts = catalogues.iter().enumerate().map(|(i, catalogue)| {
+        let (url, data) = (url.to_owned(), dir.path().join(format!("replica-{i}")));
+        let catalogue = catalogue.clone();
+        Server::spawn(move |c| {
+            c.env("ENVAGIN_DATABASE_URL", url)
+                .env("ENVAGIN_DATA_DIR", data)
+                .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+                .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+            if let Some(path) = catalogue {
+                c.env("ENVAGIN_CATALOGUE", path);
+            }
+        })
+    });
+    futures_util::future::join_all(starts).await
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("a number")
+}
+
+async fn text(db: &DatabaseConnection, sql: &str) -> String {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("a row")
+        .try_get_by_index(0)
+        .expect("a text")
+}
+
+#[tokio::test]
+async fn five_replicas_starting_together_on_a_fresh_database_all_become_ready_every_time() {
+    if !on_postgres() {
+        return;
+    }
+    for round in 1..=rounds() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = fresh_database(&dir).await;
+        let replicas = start_together(&url, &dir, &[None, None, None, None, None]).await;
+        assert_eq!(replicas.len(), 5);
+        let db = Database::connect(url.as_str()).await.unwrap();
+        assert_eq!(
+            scalar(&db, "SELECT COUNT(*) FROM catalogue_documents").await,
+            1,
+            "round {round}: the sample catalogue recorded once"
+        );
+        assert_eq!(
+            scalar(&db, "SELECT COUNT(*) FROM categories WHERE active").await,
+            34,
+            "round {round}: every category of the sample installed"
+        );
+        assert_eq!(
+            scalar(&db, "SELECT COUNT(*) FROM articles").await,
+            69,
+            "round {round}: the sample knowledge base loaded once"
+        );
+        db.close().await.ok();
+        drop(replicas);
+    }
+}
+
+/// The sample catalogue with the street-lighting category renamed: a
+/// different file whose every category still exists.
+fn renamed_catalogue(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let sample = include_str!("../../src/assets/catalogue.toml");
+    let original = r#"name = { sv = "Gatubelysning", en = "Street lighting" }"#;
+    assert!(sample.contains(original), "the sample names street lighting");
+    let renamed = sample.replace(
+        original,
+        &format!(r#"name = {{ sv = "{name}", en = "Street lighting" }}"#),
+    );
+    let path = dir.path().join(format!("{name}.toml"));
+    std::fs::write(&path, renamed).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn replicas_given_different_catalogues_start_together_and_the_last_one_installed_is_in_force_whole()
+ {
+    if !on_postgres() {
+        return;
+    }
+    for round in 1..=5 {
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = fresh_database(&dir).await;
+        let (a, b) = (
+            renamed_catalogue(&dir, "Belysning A"),
+            renamed_catalogue(&dir, "Belysning B"),
+        );
+        let replicas = start_together(&url, &dir, &[Some(a), Some(b.clone()), Some(b)]).await;
+        assert_eq!(replicas.len(), 3, "every replica started");
+        let db = Database::connect(url.as_str()).await.unwrap();
+        // Each replica installs its file when it differs from the one the
+        // replica before it left in force: A B B installs twice, B A B
+        // three times.
+        let installs = scalar(&db, "SELECT COUNT(*) FROM catalogue_documents").await;
+        assert!(
+            (2..=3).contains(&installs),
+            "round {round}: {installs} installs, one after the other"
+        );
+        let in_force = text(
+            &db,
+            "SELECT source FROM catalogue_documents ORDER BY id DESC LIMIT 1",
+        )
+        .await;
+        let expected_name = if in_force.ends_with("Belysning A.toml") {
+            "Belysning A"
+        } else {
+            "Belysning B"
+        };
+        assert_eq!(
+            text(
+                &db,
+                "SELECT name_sv FROM categories WHERE code = 'street_lighting'"
+            )
+            .await,
+            expected_name,
+            "round {round}: the code tables are those of the catalogue in force"
+        );
+        assert_eq!(
+            scalar(&db, "SELECT COUNT(*) FROM categories WHERE active").await,
+            34,
+            "round {round}: no category left inactive by an interleaved install"
+        );
+        db.close().await.ok();
+        drop(replicas);
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_the_database_aborts_to_break_a_deadlock_is_run_again_and_commits_once() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let db = Database::connect(url.as_str()).await.unwrap();
+    db.execute_unprepared(
+        "CREATE TABLE counters (id INT PRIMARY KEY, n INT NOT NULL);
+         INSERT INTO counters VALUES (1, 0), (2, 0);",
+    )
+    .await
+    .unwrap();
+    // Two transactions lock the two rows in opposite orders, and meet in
+    // the middle on their first attempt: PostgreSQL aborts one of them.
+    let meet = Arc::new(Barrier::new(2));
+    let attempts = Arc::new(AtomicU32::new(0));
+    let bump = |first: i32, second: i32| {
+        let (db, meet, attempts) = (db.clone(), meet.clone(), attempts.clone());
+        async move {
+            store::transaction(&db, |tx| {
+                let (meet, attempts) = (meet.clone(), attempts.clone());
+                async move {
+                    let attempt = attempts.fetch_add(1, Ordering::SeqCst);
+                    increment(&tx, first).await?;
+                    if attempt < 2 {
+                        meet.wait().await;
+                    }
+                    increment(&tx, second).await?;
+                    Ok::<_, StoreError>((tx, ()))
+                }
+            })
+            .await
+        }
+    };
+    let (one, two) = tokio::join!(bump(1, 2), bump(2, 1));
+    one.expect("the first transaction committed");
+    two.expect("the second transaction committed");
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        3,
+        "one of the two ran again"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT SUM(n) FROM counters").await,
+        4,
+        "each transaction's two increments stored exactly once"
+    );
+}
+
+async fn increment(tx: &sea_orm::DatabaseTransaction, id: i32) -> Result<(), StoreError> {
+    tx.execute_unprepared(&format!("UPDATE counters SET n = n + 1 WHERE id = {id}"))
+        .await?;
+    Ok(())
+}
