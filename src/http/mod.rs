@@ -320,13 +320,17 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<HttpState>) -> Response {
-    match state.services.ping().await {
+    let (reason, result) = match state.services.ping().await {
+        Err(e) => ("database unreachable", Err(e)),
+        Ok(()) => ("writes are failing", state.services.check_writes().await),
+    };
+    match result {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed: database unreachable");
+            tracing::warn!(error = %e, "readiness check failed: {reason}");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
+                Json(json!({ "status": "unavailable", "reason": reason })),
             )
                 .into_response()
         }

@@ -198,7 +198,7 @@ struct Inner {
 impl Services {
     pub fn new(
         db: DatabaseConnection,
-        writer: Option<DatabaseConnection>,
+        writer: Option<store::writer::SqliteWriter>,
         catalogue: Catalogue,
         classifier: Box<dyn Classifier>,
         calendar: WorkingCalendar,
@@ -412,5 +412,10 @@ impl Services {
     /// Whether the database answers; for the readiness probe.
     pub async fn ping(&self) -> Result<(), StoreError> {
         crate::store::ping(self.db()).await
+    }
+
+    /// Whether writes are being stored (see `Writer::check`).
+    pub async fn check_writes(&self) -> Result<(), StoreError> {
+        self.inner.writer.check().await
     }
 }

@@ -82,12 +82,15 @@ pub async fn connect_writer(
     db: &DatabaseConnection,
     url: &str,
     pool: &PoolSettings,
-) -> Result<Option<DatabaseConnection>, StoreError> {
+) -> Result<Option<writer::SqliteWriter>, StoreError> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(None);
     }
     let options = options(url, pool, 1, Some(WRITER_CACHE_KIB));
-    Ok(Some(Database::connect(options).await?))
+    Ok(Some(writer::SqliteWriter {
+        db: Database::connect(options.clone()).await?,
+        options,
+    }))
 }
 
 fn options(

@@ -12,14 +12,25 @@
 //!
 //! PostgreSQL needs none of this: writers run side by side and its WAL
 //! writer already flushes concurrent commits together.
+//!
+//! The writer fails closed. After a failed commit, release or begin the
+//! connection's transaction state can no longer be trusted (SQLite may
+//! have rolled back on its own while the driver still counts a
+//! transaction; its next "transaction" is then a savepoint inside one that
+//! is never committed, and every commit after it "succeeds" without
+//! storing anything). So the writer throws that connection away and opens
+//! a new one for the next group, and after every group commit it checks
+//! that the connection really is outside any transaction before it tells a
+//! member its work is durable. Until a commit succeeds again the writer
+//! reports a fault (`Writer::check`, behind `/ready`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
-    QueryResult, Statement, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, ExecResult, QueryResult, Statement, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
@@ -33,6 +44,12 @@ const MAX_GROUP: usize = 64;
 /// up, or it failed).
 const ORPHAN_AFTER: Duration = Duration::from_millis(20);
 
+/// The SQLite writer's connection, and how to open it again.
+pub struct SqliteWriter {
+    pub db: DatabaseConnection,
+    pub options: ConnectOptions,
+}
+
 /// Where write transactions begin.
 #[derive(Clone)]
 pub struct Writer {
@@ -41,15 +58,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// `sqlite_writer` is the one connection SQLite writes through; without
-    /// it (PostgreSQL) every write transaction is its own, on `db`.
-    pub fn new(db: DatabaseConnection, sqlite_writer: Option<DatabaseConnection>) -> Self {
-        let group = sqlite_writer.map(|db| {
+    /// `sqlite` is the one connection SQLite writes through; without it
+    /// (PostgreSQL) every write transaction is its own, on `db`.
+    pub fn new(db: DatabaseConnection, sqlite: Option<SqliteWriter>) -> Self {
+        let group = sqlite.map(|writer| {
             Arc::new(Group {
-                db,
-                turn: Arc::new(Mutex::new(Turn::default())),
+                options: writer.options,
+                turn: Arc::new(Mutex::new(Turn {
+                    open: None,
+                    db: Some(writer.db),
+                })),
                 waiting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
+                fault: std::sync::Mutex::new(None),
             })
         });
         Self { db, group }
@@ -93,21 +114,60 @@ impl Writer {
             Some(group) => group.join().await,
         }
     }
+
+    /// Whether writes are being stored. After a failed commit the SQLite
+    /// writer is at fault until a commit succeeds again. For `FAULT_HOLD`
+    /// after the last failure that is the answer; after it, this tries a
+    /// commit itself (a write that changes nothing but still has to reach
+    /// the disk), so that a server taken out of rotation finds its way
+    /// back once the disk has room.
+    pub async fn check(&self) -> Result<(), StoreError> {
+        let Some((fault, since)) = self.group.as_ref().and_then(|g| g.fault()) else {
+            return Ok(());
+        };
+        if since.elapsed() < FAULT_HOLD {
+            return Err(lost(&format!("writes are failing: {fault}")));
+        }
+        self.run(|tx| async move {
+            tx.execute_unprepared(PROBE).await?;
+            Ok::<_, StoreError>((tx, ()))
+        })
+        .await
+        .map_err(|e| {
+            lost(&format!(
+                "writes are failing ({fault}); a test write failed too: {e}"
+            ))
+        })
+    }
 }
 
+/// How long a failed commit alone makes the writer report a fault; a
+/// small test write could succeed where requests fail (a nearly full disk).
+const FAULT_HOLD: Duration = Duration::from_secs(15);
+
+/// Rewrites one row with its own values: SQLite writes the page all the
+/// same, so the commit needs the disk like any other.
+const PROBE: &str = "UPDATE catalogue_documents SET checksum = checksum \
+     WHERE id = (SELECT MAX(id) FROM catalogue_documents)";
+
 struct Group {
-    db: DatabaseConnection,
-    /// Held by the use case writing now; guards the open group.
+    options: ConnectOptions,
+    /// Held by the use case writing now; guards the connection and the
+    /// open group.
     turn: Arc<Mutex<Turn>>,
     /// Use cases waiting for the turn: while there are any, the group stays
     /// open for them.
     waiting: AtomicUsize,
     next_id: AtomicU64,
+    /// Why and when the last group failed, until one succeeds again.
+    fault: std::sync::Mutex<Option<(String, Instant)>>,
 }
 
-#[derive(Default)]
 struct Turn {
     open: Option<OpenGroup>,
+    /// The writer connection; `None` after it was thrown away, until the
+    /// next group opens a new one.
+    db: Option<DatabaseConnection>,
 }
 
 impl Turn {
@@ -132,15 +192,30 @@ impl Group {
     async fn join(self: &Arc<Self>) -> Result<WriteTx, StoreError> {
         let mut turn = self.take_turn().await;
         if turn.open.is_none() {
-            turn.open = Some(OpenGroup {
-                id: self.next_id.fetch_add(1, Ordering::Relaxed),
-                tx: begin_write(&self.db).await?,
-                members: 0,
-                done: watch::channel(None).0,
-            });
+            let db = self.connection(&mut turn).await?;
+            match begin_write(&db).await {
+                Ok(tx) => {
+                    turn.open = Some(OpenGroup {
+                        id: self.next_id.fetch_add(1, Ordering::Relaxed),
+                        tx,
+                        members: 0,
+                        done: watch::channel(None).0,
+                    });
+                }
+                Err(e) => {
+                    self.discard(&mut turn, &e.to_string()).await;
+                    return Err(e);
+                }
+            }
         }
         let open = turn.open.as_ref().ok_or_else(|| lost("no open group"))?;
-        let savepoint = open.tx.begin().await?;
+        let savepoint = match open.tx.begin().await {
+            Ok(savepoint) => savepoint,
+            Err(e) => {
+                self.discard(&mut turn, &e.to_string()).await;
+                return Err(e.into());
+            }
+        };
         Ok(WriteTx {
             tx: Some(savepoint),
             seat: Some(Seat {
@@ -148,6 +223,59 @@ impl Group {
                 turn,
             }),
         })
+    }
+
+    /// The writer connection, opened anew if the last one was thrown away.
+    async fn connection(&self, turn: &mut Turn) -> Result<DatabaseConnection, StoreError> {
+        if let Some(db) = &turn.db {
+            return Ok(db.clone());
+        }
+        let db = Database::connect(self.options.clone()).await.map_err(|e| {
+            self.set_fault(&format!("cannot reopen the writer connection: {e}"));
+            e
+        })?;
+        tracing::warn!("SQLite writer: opened a new connection after a failure");
+        turn.db = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Fails the open group, if any, and throws the connection away:
+    /// closing it rolls back whatever transaction SQLite may still hold
+    /// open, so nothing of the group can be committed later by accident.
+    async fn discard(&self, turn: &mut Turn, error: &str) {
+        self.set_fault(error);
+        if let Some(open) = turn.open.take() {
+            open.done
+                .send_replace(Some(Err(format!("the group failed: {error}"))));
+        }
+        if let Some(db) = turn.db.take()
+            && let Err(e) = db.close().await
+        {
+            tracing::warn!(error = %e, "SQLite writer: closing the failed connection");
+        }
+        tracing::error!(
+            error,
+            "SQLite writer: a commit, release or begin failed; nothing of the open group was \
+             acknowledged, and the connection is replaced before the next write"
+        );
+    }
+
+    fn set_fault(&self, error: &str) {
+        if let Ok(mut fault) = self.fault.lock() {
+            *fault = Some((error.to_owned(), Instant::now()));
+        }
+    }
+
+    fn fault(&self) -> Option<(String, Instant)> {
+        self.fault.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn clear_fault(&self) {
+        if let Ok(mut fault) = self.fault.lock()
+            && fault.take().is_some()
+        {
+            tracing::info!("SQLite writer: commits succeed again");
+        }
     }
 
     async fn take_turn(&self) -> OwnedMutexGuard<Turn> {
@@ -162,23 +290,48 @@ impl Group {
         if turn.open.as_ref().is_some_and(|open| open.id == id)
             && let Some(open) = turn.open.take()
         {
-            commit_group(open, turn).await;
+            self.clone().commit_group(open, turn).await;
         }
     }
-}
 
-/// Commits a group in its own task and tells every member the outcome.
-async fn commit_group(open: OpenGroup, turn: OwnedMutexGuard<Turn>) {
-    let committing = tokio::spawn(async move {
-        let result = open.tx.commit().await.map_err(|e| e.to_string());
-        if let Err(e) = &result {
-            tracing::error!(error = %e, members = open.members, "group commit failed; nothing in it was acknowledged");
+    /// Commits a group in its own task and tells every member the outcome:
+    /// durable only if the commit succeeded and the connection is then
+    /// outside any transaction.
+    async fn commit_group(self: Arc<Self>, open: OpenGroup, mut turn: OwnedMutexGuard<Turn>) {
+        let committing = tokio::spawn(async move {
+            let OpenGroup {
+                tx, members, done, ..
+            } = open;
+            let result = match tx.commit().await {
+                Ok(()) => self.verify_outside_transaction(&turn).await,
+                Err(e) => Err(e.to_string()),
+            };
+            match &result {
+                Ok(()) => self.clear_fault(),
+                Err(e) => {
+                    tracing::error!(error = %e, members, "group commit failed; nothing in it was acknowledged");
+                    self.discard(&mut turn, e).await;
+                }
+            }
+            done.send_replace(Some(result));
+            drop(turn);
+        });
+        if let Err(e) = committing.await {
+            tracing::error!(error = %e, "group commit task ended abnormally");
         }
-        open.done.send_replace(Some(result));
-        drop(turn);
-    });
-    if let Err(e) = committing.await {
-        tracing::error!(error = %e, "group commit task ended abnormally");
+    }
+
+    /// A plain `BEGIN` fails inside a transaction: proof that the commit
+    /// really ended it. It and its `ROLLBACK` touch no page.
+    async fn verify_outside_transaction(&self, turn: &Turn) -> Result<(), String> {
+        let db = turn.db.as_ref().ok_or("no writer connection")?;
+        db.execute_unprepared("BEGIN").await.map_err(|e| {
+            format!("the connection is still inside a transaction after COMMIT: {e}")
+        })?;
+        db.execute_unprepared("ROLLBACK")
+            .await
+            .map_err(|e| format!("ending the check transaction: {e}"))?;
+        Ok(())
     }
 }
 
@@ -229,7 +382,9 @@ impl WriteTx {
         };
         let Seat { group, mut turn } = seat;
         if let Err(e) = tx.commit().await {
-            turn.abandon_if_empty();
+            // A savepoint that cannot be released leaves the connection's
+            // transaction state in doubt: the whole group goes.
+            group.discard(&mut turn, &e.to_string()).await;
             return Err(e.into());
         }
         let open = turn.open.as_mut().ok_or_else(|| lost("no open group"))?;
@@ -240,7 +395,7 @@ impl WriteTx {
         if others_waiting && open.members < MAX_GROUP {
             drop(turn);
         } else if let Some(open) = turn.open.take() {
-            commit_group(open, turn).await;
+            group.clone().commit_group(open, turn).await;
         }
         loop {
             if let Some(result) = done.borrow_and_update().clone() {

@@ -6,6 +6,7 @@ mod claims;
 mod classifier;
 mod durability;
 mod email;
+mod faults;
 mod hostile;
 mod knowledge;
 mod limits;
