@@ -67,12 +67,16 @@ impl Services {
         reference: &str,
         tracking_code: &str,
     ) -> Result<requests::Model, ServiceError> {
-        if self.inner.lookup_limiter.is_blocked(client) {
-            return Err(ServiceError::RateLimited);
-        }
+        // Counted as a failure from before the look-up until it is known
+        // to have found its request.
+        let attempt = self
+            .inner
+            .lookup_limiter
+            .reserve(client)
+            .ok_or(ServiceError::RateLimited)?;
         let found = self.find_by_pair(reference, tracking_code).await;
-        if matches!(found, Err(ServiceError::NotFound)) {
-            self.inner.lookup_limiter.record(client);
+        if !matches!(found, Err(ServiceError::NotFound)) {
+            attempt.refund();
         }
         found
     }

@@ -31,36 +31,82 @@ impl AddressLimiter {
         }
     }
 
-    /// Whether `client` has used up its attempts in the current window.
-    pub fn is_blocked(&self, client: IpAddr) -> bool {
+    /// Takes one of `client`'s attempts in the current window, or `None`
+    /// when they are used up. Checking and taking is one step, so that
+    /// concurrent requests from one address (or one request with many
+    /// aliased fields) cannot all pass the check before any is counted.
+    /// The attempt stays counted unless the reservation is `refunded`.
+    pub fn reserve(&self, client: IpAddr) -> Option<Reservation<'_>> {
+        let key = address_key(client);
+        let at = Instant::now();
         if self.max_attempts == 0 {
-            return false;
+            return Some(Reservation {
+                limiter: self,
+                key,
+                at: None,
+            });
         }
-        let now = Instant::now();
-        self.attempts.lock().is_ok_and(|mut map| {
-            map.get_mut(&client).is_some_and(|times| {
-                expire(times, now, self.window);
-                times.len() >= self.max_attempts
-            })
+        let mut map = self.attempts.lock().ok()?;
+        if map.len() > PRUNE_ABOVE {
+            map.retain(|_, times| {
+                expire(times, at, self.window);
+                !times.is_empty()
+            });
+        }
+        let times = map.entry(key).or_default();
+        expire(times, at, self.window);
+        if times.len() >= self.max_attempts {
+            return None;
+        }
+        times.push_back(at);
+        Some(Reservation {
+            limiter: self,
+            key,
+            at: Some(at),
         })
     }
 
-    pub fn record(&self, client: IpAddr) {
-        if self.max_attempts == 0 {
-            return;
+    fn refund(&self, key: IpAddr, at: Instant) {
+        if let Ok(mut map) = self.attempts.lock()
+            && let Some(times) = map.get_mut(&key)
+            && let Some(position) = times.iter().position(|t| *t == at)
+        {
+            times.remove(position);
         }
-        let now = Instant::now();
-        if let Ok(mut map) = self.attempts.lock() {
-            if map.len() > PRUNE_ABOVE {
-                map.retain(|_, times| {
-                    expire(times, now, self.window);
-                    !times.is_empty()
-                });
+    }
+}
+
+/// One attempt taken from an address's budget.
+pub struct Reservation<'a> {
+    limiter: &'a AddressLimiter,
+    key: IpAddr,
+    /// `None` when there is no limit.
+    at: Option<Instant>,
+}
+
+impl Reservation<'_> {
+    /// Gives the attempt back: it turned out not to count (a look-up that
+    /// found its request).
+    pub fn refund(self) {
+        if let Some(at) = self.at {
+            self.limiter.refund(self.key, at);
+        }
+    }
+}
+
+/// What an address is counted by: an IPv6 client controls at least a /64
+/// (one customer's prefix), so counting its addresses one by one would give
+/// it 2^64 budgets.
+fn address_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(prefix.into())
             }
-            let times = map.entry(client).or_default();
-            expire(times, now, self.window);
-            times.push_back(now);
-        }
+        },
     }
 }
 
@@ -78,25 +124,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_address_is_blocked_after_the_allowed_failures_and_others_are_not() {
+    fn an_address_is_refused_after_the_allowed_attempts_and_others_are_not() {
         let limiter = AddressLimiter::new(3, Duration::from_secs(600));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(!limiter.is_blocked(a));
-            limiter.record(a);
+            assert!(limiter.reserve(a).is_some());
         }
-        assert!(limiter.is_blocked(a));
-        assert!(!limiter.is_blocked(b));
+        assert!(limiter.reserve(a).is_none());
+        assert!(limiter.reserve(b).is_some());
     }
 
     #[test]
-    fn failures_older_than_the_window_are_forgotten() {
+    fn a_refunded_attempt_does_not_count() {
+        let limiter = AddressLimiter::new(1, Duration::from_secs(600));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        limiter.reserve(a).expect("first attempt").refund();
+        assert!(limiter.reserve(a).is_some(), "the refunded attempt is free");
+        assert!(limiter.reserve(a).is_none());
+    }
+
+    #[test]
+    fn attempts_older_than_the_window_are_forgotten() {
         let limiter = AddressLimiter::new(1, Duration::from_millis(20));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
-        limiter.record(a);
-        assert!(limiter.is_blocked(a));
+        assert!(limiter.reserve(a).is_some());
+        assert!(limiter.reserve(a).is_none());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(!limiter.is_blocked(a));
+        assert!(limiter.reserve(a).is_some());
+    }
+
+    #[test]
+    fn ipv6_addresses_of_one_64_prefix_share_a_budget_and_mapped_ipv4_counts_as_ipv4() {
+        let limiter = AddressLimiter::new(2, Duration::from_secs(600));
+        let one: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert!(limiter.reserve(one).is_some());
+        assert!(limiter.reserve(other).is_some());
+        assert!(limiter.reserve(one).is_none(), "same /64");
+        assert!(limiter.reserve(elsewhere).is_some(), "another /64");
+        let v4: IpAddr = "192.0.2.7".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert!(limiter.reserve(v4).is_some());
+        assert!(limiter.reserve(mapped).is_some());
+        assert!(
+            limiter.reserve(v4).is_none(),
+            "mapped IPv4 is the same address"
+        );
     }
 }

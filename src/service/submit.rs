@@ -66,12 +66,9 @@ impl Services {
         input: SubmissionInput,
     ) -> Result<SubmitOutcome, ServiceError> {
         let submitter = submitter(caller, input.channel)?;
-        if caller.actor().is_none() {
-            if self.inner.submit_limiter.is_blocked(client) {
-                tracing::warn!(%client, "anonymous submissions over the address's budget: refused");
-                return Err(ServiceError::RateLimited);
-            }
-            self.inner.submit_limiter.record(client);
+        if caller.actor().is_none() && self.inner.submit_limiter.reserve(client).is_none() {
+            tracing::warn!(%client, "anonymous submissions over the address's budget: refused");
+            return Err(ServiceError::RateLimited);
         }
         self.register(submitter, input, Intake::default()).await
     }

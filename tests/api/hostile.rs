@@ -285,3 +285,50 @@ async fn x_forwarded_for_names_the_address_only_behind_a_trusted_proxy() {
     let (status, _) = submit_from(&app, "203.0.113.1", "Soptunnan är inte tömd").await;
     assert_eq!(status, 429);
 }
+
+/// Error codes of every error in `answer`, each field's own.
+fn error_codes(answer: &Value) -> Vec<String> {
+    answer["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn concurrent_batches_of_aliased_guesses_evaluate_no_more_guesses_than_the_budget() {
+    let app = std::sync::Arc::new(spawn_app_with(|c| c.lookup_failures = 10).await);
+    let submitted = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = submitted["request"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 30 aliases, each a wrong tracking code for a real reference.
+    let fields: String = (0..30)
+        .map(|i| {
+            format!("g{i}: request(reference: $r, trackingCode: \"ABCD-EFGH-JKMN-{i:04}\") {{ status }} ")
+        })
+        .collect();
+    let query = format!("query($r: String!) {{ {fields} }}");
+    let batches = (0..8).map(|_| {
+        let (app, query, reference) = (app.clone(), query.clone(), reference.clone());
+        tokio::spawn(async move { app.gql(&query, json!({ "r": reference })).await })
+    });
+    let mut codes = Vec::new();
+    for answer in futures_util::future::join_all(batches).await {
+        codes.extend(error_codes(&answer.unwrap()));
+    }
+    let evaluated = codes.iter().filter(|c| *c == "NOT_FOUND").count();
+    let refused = codes.iter().filter(|c| *c == "RATE_LIMITED").count();
+    assert_eq!(evaluated + refused, 240, "every guess answered: {codes:?}");
+    assert_eq!(
+        evaluated, 10,
+        "8 concurrent batches of 30 aliased guesses evaluated only the budget's 10"
+    );
+}
