@@ -160,6 +160,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         lookup_window: Duration::from_secs(config.lookup_window_secs),
         submit_max_per_address: config.submit_max_per_address,
         submit_window: Duration::from_secs(config.submit_window_secs),
+        preview_max_per_address: config.preview_max_per_address,
         retention_days: config.retention_days,
         max_backdating_days: config.max_backdating_days,
         auto_close_days: config.auto_close_days,

@@ -91,6 +91,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_SUBMIT_WINDOW_SECS", default_value_t = 60)]
     pub submit_window_secs: u64,
 
+    /// Anonymous previews (`classify`, `answers`: the web form asks at every
+    /// pause in typing) one client address may ask for per minute before it
+    /// gets RATE_LIMITED; 0 turns the limit off.
+    #[arg(long, env = "ENVAGIN_PREVIEW_MAX_PER_ADDRESS", default_value_t = 300)]
+    pub preview_max_per_address: usize,
+
     /// Take the client address from the last `X-Forwarded-For` entry (set
     /// by your reverse proxy) instead of the TCP peer.
     #[arg(long, env = "ENVAGIN_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]

@@ -409,6 +409,11 @@ const MIN_LONE_TAIL: usize = 5;
 const MIN_TYPO_LEN: usize = 6;
 /// Longer tokens are not words ("lekplatsgungsställningen" has 24 letters).
 const MAX_ANALYSED_WORD: usize = 40;
+
+/// Words of one text that are analysed. A request says what it is about
+/// long before this; every further unknown word costs a compound split and
+/// a typo search, which anyone could buy by the thousand with one long text.
+pub const MAX_ANALYSED_WORDS: usize = 300;
 const MIN_TWO_TYPO_LEN: usize = 9;
 
 pub struct Analyzer {
@@ -444,9 +449,11 @@ impl Analyzer {
     }
 
     /// Terms of a text written in a known language (catalogue entries).
+    /// Only its first `MAX_ANALYSED_WORDS` words are analysed.
     pub fn terms_in(&self, text: &str, language: Language) -> Vec<Term> {
         content_tokens(text)
             .iter()
+            .take(MAX_ANALYSED_WORDS)
             .flat_map(|t| self.token_terms(t, language))
             .collect()
     }
@@ -743,6 +750,16 @@ mod tests {
         let hostile = "gatlampa".repeat(1_250);
         assert_eq!(keys(&hostile), Vec::<String>::new());
         assert!(!keys("gatlampan").is_empty(), "real compounds still split");
+    }
+
+    #[test]
+    fn only_the_first_words_of_a_long_text_are_analysed() {
+        // Thousands of unknown words would each cost a split and a typo
+        // search: the analysis stops after MAX_ANALYSED_WORDS.
+        let hostile = "qzxvbn ".repeat(MAX_ANALYSED_WORDS * 10);
+        assert_eq!(keys(&hostile).len(), MAX_ANALYSED_WORDS);
+        let late = format!("{}gatlampan", "qzxvbn ".repeat(MAX_ANALYSED_WORDS));
+        assert!(!keys(&late).iter().any(|k| k == "lamp"));
     }
 
     #[test]

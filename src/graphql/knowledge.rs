@@ -5,7 +5,7 @@ use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, SimpleObj
 use chrono::{DateTime, Utc};
 
 use super::error::GqlResult;
-use super::{caller, services};
+use super::{caller, client_addr, services};
 use crate::domain::knowledge::{ArticleInput as DomainArticleInput, render_markdown};
 use crate::service::knowledge;
 use crate::service::{ArticleRecord, ArticleVersion as ServiceArticleVersion};
@@ -156,6 +156,7 @@ fn article_id(id: &ID) -> async_graphql::Result<i64> {
 impl KnowledgeQuery {
     /// Published articles that answer a free text, best first: fast enough
     /// for every pause in typing.
+    #[graphql(complexity = "super::COSTLY_FIELD + child_complexity")]
     async fn answers(
         &self,
         ctx: &Context<'_>,
@@ -163,7 +164,11 @@ impl KnowledgeQuery {
         language: Option<String>,
         #[graphql(default = 3)] first: i32,
     ) -> async_graphql::Result<Vec<Answer>> {
-        let found = services(ctx)?
+        let services = services(ctx)?;
+        services
+            .preview_budget(caller(ctx), client_addr(ctx))
+            .gql()?;
+        let found = services
             .answers(
                 &text,
                 language.as_deref(),

@@ -108,6 +108,11 @@ fn caller<'a>(ctx: &Context<'a>) -> &'a Caller {
 }
 
 const DEFAULT_SUGGESTIONS: usize = 3;
+
+/// What a field that classifies or searches a free text weighs in the
+/// complexity limit, against 1 for a plain field: with the default limit
+/// of 200 an operation may ask for a handful, not hundreds.
+pub(crate) const COSTLY_FIELD: usize = 40;
 const MAX_SUGGESTIONS: usize = 10;
 
 #[derive(Default)]
@@ -121,7 +126,9 @@ impl CatalogueQuery {
     }
 
     /// Preview of how a text would be classified: the best categories with
-    /// confidence, best first. Public.
+    /// confidence, best first. Public; anonymous callers have a budget per
+    /// address (`ENVAGIN_PREVIEW_MAX_PER_ADDRESS`).
+    #[graphql(complexity = "COSTLY_FIELD + child_complexity")]
     async fn classify(
         &self,
         ctx: &Context<'_>,
@@ -132,7 +139,11 @@ impl CatalogueQuery {
         let first = usize::try_from(first)
             .unwrap_or(DEFAULT_SUGGESTIONS)
             .min(MAX_SUGGESTIONS);
-        let candidates = services(ctx)?
+        let services = services(ctx)?;
+        services
+            .preview_budget(caller(ctx), client_addr(ctx))
+            .gql()?;
+        let candidates = services
             .classify_preview(&text, category_hint.as_deref(), first)
             .gql()?;
         Ok(candidates
@@ -172,6 +183,7 @@ pub struct SubmitMutation;
 #[Object]
 impl SubmitMutation {
     /// Registers a request. It is stored durably before this answers.
+    #[graphql(complexity = "COSTLY_FIELD + child_complexity")]
     async fn submit_request(
         &self,
         ctx: &Context<'_>,

@@ -1,10 +1,13 @@
 //! Catalogue use cases: installing the catalogue at start, and the public
 //! views of it (the catalogue itself and the classifier preview).
 
+use std::net::IpAddr;
+
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use super::{ServiceError, Services};
+use crate::domain::actor::Caller;
 use crate::domain::catalogue::{Catalogue, CatalogueError};
 use crate::domain::classifier::{Candidate, ClassifyRequest};
 use crate::domain::submission::MAX_DESCRIPTION_CHARS;
@@ -113,6 +116,17 @@ pub async fn install_catalogue(
 }
 
 impl Services {
+    /// Takes one anonymous preview (classify, answers) from `client`'s
+    /// budget: each costs real CPU, and anyone may ask. Staff are not
+    /// counted.
+    pub fn preview_budget(&self, caller: &Caller, client: IpAddr) -> Result<(), ServiceError> {
+        if caller.actor().is_none() && self.inner.preview_limiter.reserve(client).is_none() {
+            tracing::warn!(%client, "anonymous previews over the address's budget: refused");
+            return Err(ServiceError::RateLimited);
+        }
+        Ok(())
+    }
+
     /// The public preview behind the web form's "this sounds like …".
     pub fn classify_preview(
         &self,

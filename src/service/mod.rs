@@ -139,6 +139,8 @@ pub struct Settings {
     pub lookup_window: std::time::Duration,
     pub submit_max_per_address: usize,
     pub submit_window: std::time::Duration,
+    /// Anonymous classify and answers previews per client address a minute.
+    pub preview_max_per_address: usize,
     /// Days after closing before personal data is purged.
     pub retention_days: u32,
     /// How far back staff may date a request's receipt.
@@ -182,6 +184,8 @@ struct Inner {
     lookup_limiter: rate_limit::AddressLimiter,
     /// Anonymous submissions per client address.
     submit_limiter: rate_limit::AddressLimiter,
+    /// Anonymous classify and answers previews per client address.
+    preview_limiter: rate_limit::AddressLimiter,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
@@ -219,6 +223,10 @@ impl Services {
                 submit_limiter: rate_limit::AddressLimiter::new(
                     settings.submit_max_per_address,
                     settings.submit_window,
+                ),
+                preview_limiter: rate_limit::AddressLimiter::new(
+                    settings.preview_max_per_address,
+                    std::time::Duration::from_secs(60),
                 ),
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 applied_corrections: std::sync::Mutex::default(),

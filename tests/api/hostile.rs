@@ -332,3 +332,76 @@ async fn concurrent_batches_of_aliased_guesses_evaluate_no_more_guesses_than_the
         "8 concurrent batches of 30 aliased guesses evaluated only the budget's 10"
     );
 }
+
+/// A text of `words` random-looking words nobody's vocabulary knows.
+fn gibberish(words: usize) -> String {
+    (0..words)
+        .map(|i| format!("qz{:x}vbk", i.wrapping_mul(2_654_435_761) % 1_000_003))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn a_batch_of_aliased_classifications_of_long_texts_is_refused_before_any_runs() {
+    let app = spawn_app().await;
+    let text = gibberish(900);
+    assert!(text.len() < 10_000, "within a description's length");
+    let fields: String = (0..30)
+        .map(|i| format!("c{i}: classify(text: $t) {{ category confidence }} "))
+        .collect();
+    let operation = json!({ "query": format!("query($t: String!) {{ {fields} }}"), "variables": { "t": text } });
+    let batch = vec![operation; 10];
+    let answers: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let answers = answers.as_array().expect("one answer per operation");
+    assert_eq!(answers.len(), 10);
+    for answer in answers {
+        assert!(answer["data"].is_null(), "nothing ran: {answer}");
+        assert_eq!(code(answer), "BAD_USER_INPUT", "{answer}");
+        assert!(
+            answer["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("complex")),
+            "refused by the complexity limit: {answer}"
+        );
+    }
+    // A form's own preview of the same text still works.
+    let one = app
+        .gql(
+            "query($t: String!) { classify(text: $t) { category } }",
+            json!({ "t": text }),
+        )
+        .await;
+    assert!(one["errors"].is_null(), "{one}");
+}
+
+#[tokio::test]
+async fn anonymous_previews_beyond_an_addresss_budget_are_refused_and_staff_are_not_counted() {
+    let app = spawn_app_with(|c| c.preview_max_per_address = 4).await;
+    let classify = "query($t: String!) { classify(text: $t) { category } }";
+    let answers = "query($t: String!) { answers(text: $t) { relevance } }";
+    for query in [classify, answers, classify, answers] {
+        let answer = app.gql(query, json!({ "t": "Gatlampan är trasig" })).await;
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    for query in [classify, answers] {
+        let answer = app.gql(query, json!({ "t": "Gatlampan är trasig" })).await;
+        assert_eq!(code(&answer), "RATE_LIMITED", "{answer}");
+    }
+    let agent = app.contact_centre("kc-anna");
+    let answer = app
+        .gql_as(&agent, classify, json!({ "t": "Gatlampan är trasig" }))
+        .await;
+    assert!(
+        answer["errors"].is_null(),
+        "staff are not counted: {answer}"
+    );
+}

@@ -104,7 +104,10 @@ async fn five_replicas_starting_together_on_a_fresh_database_all_become_ready_ev
 fn renamed_catalogue(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
     let sample = include_str!("../../src/assets/catalogue.toml");
     let original = r#"name = { sv = "Gatubelysning", en = "Street lighting" }"#;
-    assert!(sample.contains(original), "the sample names street lighting");
+    assert!(
+        sample.contains(original),
+        "the sample names street lighting"
+    );
     let renamed = sample.replace(
         original,
         &format!(r#"name = {{ sv = "{name}", en = "Street lighting" }}"#),
