@@ -102,6 +102,7 @@ impl App {
             auth,
             max_batch: config.graphql_max_batch,
             trust_forwarded_for: config.trust_forwarded_for,
+            graphiql: config.graphiql_enabled(),
             mail_gateway_secret: mail_gateway_secret(config)?,
             sockets: Arc::default(),
         };

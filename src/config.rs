@@ -262,6 +262,12 @@ pub struct Config {
     /// Whether the schema can be introspected (GraphiQL needs it).
     #[arg(long, env = "ENVAGIN_GRAPHQL_INTROSPECTION", default_value_t = true, action = ArgAction::Set)]
     pub graphql_introspection: bool,
+
+    /// Whether `GET /graphql` serves GraphiQL. It loads its scripts from a
+    /// public CDN into the origin the staff pages run on, so it is off by
+    /// default when the public URL is https (production), on otherwise.
+    #[arg(long, env = "ENVAGIN_GRAPHIQL", action = ArgAction::Set)]
+    pub graphiql: Option<bool>,
 }
 
 #[derive(Parser)]
@@ -295,6 +301,12 @@ impl Config {
                 self.data_dir.join("envagin.db").display()
             )
         })
+    }
+
+    /// Whether GraphiQL is served (see `graphiql`).
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql
+            .unwrap_or_else(|| !self.public_url().starts_with("https://"))
     }
 
     /// Where residents reach this service, without a trailing slash.

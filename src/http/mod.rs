@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -42,6 +42,8 @@ pub struct HttpState {
     pub auth: Authenticator,
     pub max_batch: usize,
     pub trust_forwarded_for: bool,
+    /// Whether `GET /graphql` serves GraphiQL (`Config::graphiql`).
+    pub graphiql: bool,
     /// SHA-256 of the mail gateway's shared secret; `None`: gateway off.
     pub mail_gateway_secret: Option<Vec<u8>>,
     /// Open WebSocket connections, so that a stopping server can let them
@@ -121,8 +123,13 @@ pub struct BodyLimits {
 }
 
 pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
+    let endpoint = if state.graphiql {
+        get(graphiql).post(graphql)
+    } else {
+        post(graphql)
+    };
     let api = Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", endpoint)
         .route("/graphql/ws", get(graphql_ws))
         .route("/health", get(health))
         .route("/ready", get(ready))

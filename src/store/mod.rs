@@ -23,7 +23,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqlErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +162,22 @@ const SETUP_LOCK: i64 = 0x0045_5641_4749_4e53;
 /// shared data. SQLite needs none: a write transaction already excludes
 /// every other writer.
 pub async fn lock_setup(tx: &DatabaseTransaction) -> Result<(), StoreError> {
-    if tx.get_database_backend() == DbBackend::Postgres {
+    if tx.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let taken = tx
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_try_advisory_xact_lock({SETUP_LOCK}) AS taken"),
+        ))
+        .await?
+        .map(|row| row.try_get::<bool>("", "taken"))
+        .transpose()?
+        .unwrap_or(false);
+    if !taken {
+        // Normally a moment; a replica stuck while holding the lock would
+        // stall every starting replica, and this line says where.
+        tracing::info!("another replica is setting up the database; waiting for it to finish");
         tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({SETUP_LOCK})"))
             .await?;
     }
@@ -189,7 +204,7 @@ pub async fn transaction<T, E, W, F>(db: &DatabaseConnection, mut work: W) -> Re
 where
     W: FnMut(DatabaseTransaction) -> F,
     F: Future<Output = Result<(DatabaseTransaction, T), E>>,
-    E: From<StoreError> + writer::Transient,
+    E: From<StoreError> + writer::Transient + std::fmt::Display,
 {
     let mut tries = 1;
     loop {
@@ -199,7 +214,7 @@ where
             Ok::<T, E>(value)
         };
         match attempt.await {
-            Err(e) if e.is_transient() => tries = writer::retry_pause(tries).await.ok_or(e)?,
+            Err(e) if e.is_transient() => tries = writer::retry_pause(tries, &e).await.ok_or(e)?,
             result => return result,
         }
     }

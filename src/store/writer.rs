@@ -89,7 +89,7 @@ impl Writer {
     where
         W: FnMut(WriteTx) -> F,
         F: Future<Output = Result<(WriteTx, T), E>>,
-        E: From<StoreError> + Transient,
+        E: From<StoreError> + Transient + std::fmt::Display,
     {
         let mut tries = 1;
         loop {
@@ -99,7 +99,7 @@ impl Writer {
                 Ok::<T, E>(value)
             };
             match attempt.await {
-                Err(e) if e.is_transient() => tries = retry_pause(tries).await.ok_or(e)?,
+                Err(e) if e.is_transient() => tries = retry_pause(tries, &e).await.ok_or(e)?,
                 result => return result,
             }
         }
@@ -456,7 +456,7 @@ const MAX_ATTEMPTS: u32 = 5;
 /// gives the number of the next attempt, or `None` when it is time to give
 /// up. The wait is random and up to twice as long after each failure, so
 /// that the transactions that met do not meet again in the same order.
-pub async fn retry_pause(tries: u32) -> Option<u32> {
+pub async fn retry_pause(tries: u32, error: &impl std::fmt::Display) -> Option<u32> {
     use rand::RngExt;
     if tries >= MAX_ATTEMPTS {
         return None;
@@ -466,6 +466,7 @@ pub async fn retry_pause(tries: u32) -> Option<u32> {
     tracing::warn!(
         attempt = tries,
         pause_ms = pause.as_millis(),
+        %error,
         "transaction aborted by the database to resolve a conflict; running it again"
     );
     tokio::time::sleep(pause).await;

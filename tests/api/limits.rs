@@ -180,6 +180,41 @@ async fn health_and_readiness_answer_and_graphiql_is_served() {
     assert!(page.contains("graphiql"), "GraphiQL page");
 }
 
+#[tokio::test]
+async fn graphiql_is_off_by_default_behind_an_https_public_url_unless_switched_on() {
+    let production = spawn_app_with(|c| c.public_url = Some("https://evi.example.se".into())).await;
+    let page = production
+        .client
+        .get(production.url("/graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 405, "no page that loads scripts from a CDN");
+    let answer = production
+        .gql("{ catalogue { administrations { code } } }", json!({}))
+        .await;
+    assert!(
+        answer["errors"].is_null(),
+        "the API itself answers: {answer}"
+    );
+
+    let switched_on = spawn_app_with(|c| {
+        c.public_url = Some("https://evi.example.se".into());
+        c.graphiql = Some(true);
+    })
+    .await;
+    let page = switched_on
+        .client
+        .get(switched_on.url("/graphql"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("graphiql"), "switched on explicitly");
+}
+
 /// The query GraphiQL sends on load (graphql-js `getIntrospectionQuery`).
 const INTROSPECTION: &str = r#"
 query IntrospectionQuery {
