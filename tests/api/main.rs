@@ -4,6 +4,7 @@ mod auth;
 mod catalogue;
 mod claims;
 mod classifier;
+mod connection_faults;
 mod durability;
 mod email;
 mod faults;
