@@ -15,8 +15,13 @@ pub const SAMPLE: &str = include_str!("../assets/catalogue.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("catalogue is not valid TOML for this format: {0}")]
-    Syntax(#[from] toml::de::Error),
+    /// One line, so that a refused start says why in one log line.
+    #[error("catalogue is not valid TOML for this format: line {line}, column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("catalogue is inconsistent: {}", .0.join("; "))]
     Inconsistent(Vec<String>),
 }
@@ -224,9 +229,20 @@ pub struct Catalogue {
     categories: HashMap<String, usize>,
 }
 
+/// Where in `text` the parser stopped, counted from 1, and why.
+fn syntax_error(text: &str, error: &toml::de::Error) -> CatalogueError {
+    let offset = error.span().map_or(0, |span| span.start.min(text.len()));
+    let before = text.get(..offset).unwrap_or_default();
+    CatalogueError::Syntax {
+        line: before.matches('\n').count() + 1,
+        column: before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1,
+        message: error.message().trim().replace('\n', " "),
+    }
+}
+
 impl Catalogue {
     pub fn parse(text: &str) -> Result<Self, CatalogueError> {
-        let mut doc: Document = toml::from_str(text)?;
+        let mut doc: Document = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
         doc.emergency.split_phrases();
         let catalogue = Self {
             administrations: index_by_code(doc.administrations.iter().map(|a| &a.code)),
@@ -419,6 +435,14 @@ mod tests {
             ],
         ),
     ];
+
+    #[test]
+    fn a_syntax_error_is_reported_on_one_line_with_its_position() {
+        let broken = "version = 1\ntriage_queue = \"TRIAGE\ntriage_administration = \"KC\"\n";
+        let message = Catalogue::parse(broken).unwrap_err().to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("line 2"), "{message}");
+    }
 
     #[test]
     fn the_sample_catalogue_has_exactly_the_designed_codes() {

@@ -34,6 +34,8 @@ pub enum StoreError {
     Duplicate,
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    #[error("cannot connect to the database: {0}")]
+    Unreachable(String),
 }
 
 impl StoreError {
@@ -67,7 +69,31 @@ pub const DEFAULT_SQLITE_MMAP_MIB: u64 = 2048;
 const IDLE_PING_AFTER: Duration = Duration::from_secs(1);
 
 pub async fn connect(url: &str, pool: &PoolSettings) -> Result<DatabaseConnection, StoreError> {
-    Ok(Database::connect(options(url, pool, pool.max_connections, None)).await?)
+    match Database::connect(options(url, pool, pool.max_connections, None)).await {
+        Ok(db) => Ok(db),
+        Err(e) if is_pool_timeout(&e) => Err(why_unreachable(url).await.unwrap_or(e.into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_pool_timeout(err: &DbErr) -> bool {
+    matches!(err, DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))
+        if matches!(e.as_ref(), sea_orm::sqlx::Error::PoolTimedOut))
+}
+
+/// The pool retries a refused connection until its time is up and then
+/// says only that it timed out; one plain connection says why (refused,
+/// unknown host, wrong password), which is what an operator needs.
+async fn why_unreachable(url: &str) -> Option<StoreError> {
+    use sea_orm::sqlx::Connection;
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let attempt = sea_orm::sqlx::postgres::PgConnection::connect(url);
+    match tokio::time::timeout(Duration::from_secs(10), attempt).await {
+        Ok(Err(e)) => Some(StoreError::Unreachable(e.to_string())),
+        _ => None,
+    }
 }
 
 /// How many pages the SQLite writer keeps in its own cache (64 MiB).

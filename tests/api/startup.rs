@@ -226,3 +226,55 @@ async fn increment(tx: &sea_orm::DatabaseTransaction, id: i32) -> Result<(), Sto
         .await?;
     Ok(())
 }
+
+/// Runs the binary with `envs` until it exits (it must, within a minute);
+/// answers whether it succeeded and the ERROR lines it logged.
+fn run_to_exit(envs: &[(&str, &str)]) -> (bool, Vec<String>) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_envagin"));
+    command
+        .env("ENVAGIN_ADDR", "127.0.0.1:0")
+        .env("ENVAGIN_DATA_DIR", dir.path())
+        .env("ENVAGIN_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info");
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the binary runs");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let errors = log
+        .lines()
+        .filter(|l| l.contains("\"ERROR\""))
+        .map(str::to_owned)
+        .collect();
+    (output.status.success(), errors)
+}
+
+#[test]
+fn a_server_that_cannot_reach_its_database_says_why_in_one_line_and_exits_non_zero() {
+    let (succeeded, errors) = run_to_exit(&[
+        (
+            "ENVAGIN_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:1/envagin",
+        ),
+        ("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2"),
+    ]);
+    assert!(!succeeded);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("Connection refused"), "{errors:?}");
+}
+
+#[test]
+fn a_catalogue_with_a_syntax_error_is_refused_in_one_line_naming_the_place() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("broken.toml");
+    std::fs::write(&path, "version = 1\ntriage_queue = \"TRIAGE\n").unwrap();
+    let (succeeded, errors) = run_to_exit(&[("ENVAGIN_CATALOGUE", path.to_str().unwrap())]);
+    assert!(!succeeded);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("line 2"), "{errors:?}");
+}
