@@ -156,7 +156,13 @@ fn ingest_email(config: &Config) -> ExitCode {
             .await
             .map_err(|e| (EX_TEMPFAIL, e.to_string()))?;
         services.ingest_email(&raw).await.map_err(|e| match e {
-            envagin::service::ServiceError::InvalidInput(_) => (EX_DATAERR, e.to_string()),
+            // Permanent conditions: a retry would meet them again (as the
+            // gateway's 400 and 409).
+            envagin::service::ServiceError::InvalidInput(_)
+            | envagin::service::ServiceError::Conflict {
+                field: Some("idempotencyKey"),
+                ..
+            } => (EX_DATAERR, e.to_string()),
             other => (EX_TEMPFAIL, other.to_string()),
         })
     });

@@ -5,6 +5,7 @@
 //! answered: two auto-responders answering each other is a mail loop.
 
 use mail_parser::{Addr, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
 
 /// Longest attachment name kept; file systems and download dialogs choke on
 /// longer ones, and nobody types them.
@@ -34,6 +35,38 @@ pub struct InboundAttachment {
     /// Lowercased `type/subtype` without parameters.
     pub content_type: String,
     pub bytes: Vec<u8>,
+}
+
+impl InboundEmail {
+    /// What a redelivery of this message is recognised by, so that a mail
+    /// server retrying a message makes one request, not two: its
+    /// Message-ID together with a digest of everything the request is made
+    /// of. The Message-ID alone is not enough: broken clients, list
+    /// software and forgers reuse them, and a different message taken for
+    /// a retry of the first would be refused for ever (the mail server
+    /// would keep retrying a permanent condition) or lost. `None` without a
+    /// Message-ID: nothing then tells a retry from a new message.
+    pub fn retry_key(&self) -> Option<String> {
+        let message_id = self.message_id.as_deref()?;
+        let mut digest = Sha256::new();
+        // Each field length-prefixed: moving text from one field into the
+        // next must not give the same digest.
+        let mut field = |bytes: &[u8]| {
+            digest.update((bytes.len() as u64).to_be_bytes());
+            digest.update(bytes);
+        };
+        field(message_id.as_bytes());
+        field(self.from_address.as_bytes());
+        field(self.from_name.as_deref().unwrap_or("").as_bytes());
+        field(self.subject.as_bytes());
+        field(self.text.as_bytes());
+        for attachment in &self.attachments {
+            field(attachment.filename.as_bytes());
+            field(attachment.content_type.as_bytes());
+            field(&attachment.bytes);
+        }
+        Some(format!("email:{}", hex::encode(digest.finalize())))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -992,6 +1025,33 @@ Jag är på semester till och med 10 augusti.
         assert_eq!(email.subject, "");
         assert_eq!(email.text, "");
         assert_eq!(email.message_id, None);
+    }
+
+    #[test]
+    fn a_redelivered_message_has_the_same_retry_key_and_another_message_under_its_id_does_not() {
+        let first = parsed(PLAIN_UTF8);
+        let redelivered = parsed(&PLAIN_UTF8.replace(
+            "Return-Path: <Asa.Oberg@Example.SE>\n",
+            "Return-Path: <Asa.Oberg@Example.SE>\nReceived: from relay2.example.se; Tue, 3 Mar 2026 09:20:00 +0100\n",
+        ));
+        let other_text = parsed(&PLAIN_UTF8.replace("en vecka", "två veckor"));
+        let other_id = parsed(&PLAIN_UTF8.replace("4711@", "4712@"));
+        let key = first
+            .retry_key()
+            .expect("a message with a Message-ID has a key");
+        assert_eq!(
+            redelivered.retry_key().as_ref(),
+            Some(&key),
+            "trace headers do not count"
+        );
+        assert_ne!(
+            other_text.retry_key().as_ref(),
+            Some(&key),
+            "same ID, other text"
+        );
+        assert_ne!(other_id.retry_key().as_ref(), Some(&key));
+        assert!(key.len() <= 200, "fits an idempotency key");
+        assert_eq!(parsed("From: a@example.se\n\nHej\n").retry_key(), None);
     }
 
     #[test]

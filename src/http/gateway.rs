@@ -58,6 +58,17 @@ async fn ingest(State(state): State<HttpState>, headers: HeaderMap, body: Bytes)
             });
             (StatusCode::BAD_REQUEST, Json(body)).into_response()
         }
+        // The message's retry key already names a different submission: a
+        // permanent condition the same message would meet at every retry,
+        // so the mail server must bounce it, not retry for ever. Other
+        // conflicts (the request changed under a reply) pass on a retry.
+        Err(ServiceError::Conflict {
+            message,
+            field: Some("idempotencyKey"),
+        }) => {
+            tracing::warn!(%message, "inbound e-mail refused for good");
+            error(StatusCode::CONFLICT, "CONFLICT", &message)
+        }
         Err(e) => {
             tracing::error!(error = %e, "inbound e-mail not stored; the gateway should retry");
             error(

@@ -3,8 +3,6 @@
 //! sender's own requests, a reply on it. Bounces and auto-replies are
 //! dropped: answering them would start a mail loop.
 
-use sha2::{Digest, Sha256};
-
 use super::submit::{Intake, Submitter};
 use super::{ServiceError, Services};
 use crate::domain::Channel;
@@ -170,11 +168,9 @@ fn submission(email: &InboundEmail, intake: &Intake) -> Option<SubmissionInput> 
             ..ContactInput::default()
         }),
         // A gateway that retries a message it could not hand over creates
-        // one request, not two.
-        idempotency_key: email
-            .message_id
-            .as_deref()
-            .map(|id| format!("email:{}", hex::encode(Sha256::digest(id.as_bytes())))),
+        // one request, not two; another message reusing the Message-ID
+        // gets a key of its own.
+        idempotency_key: email.retry_key(),
         ..SubmissionInput::default()
     })
 }

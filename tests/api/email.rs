@@ -95,6 +95,54 @@ async fn an_email_becomes_a_request_with_channel_email_and_the_sender_gets_a_rec
 }
 
 #[tokio::test]
+async fn a_different_message_reusing_a_message_id_becomes_its_own_request_and_retries_of_either_stay_one()
+ {
+    let app = app_with_gateway(None).await;
+    let first = mail(
+        "anna@example.se",
+        "Trasig gatlampa",
+        "reused@example.se",
+        "Gatlampan utanför Storgatan 12 lyser inte.",
+    );
+    // A broken client (or someone else) sends another message under the
+    // same Message-ID: it must neither be taken for a retry nor refused
+    // with "try again later" for ever.
+    let second = mail(
+        "bertil@example.se",
+        "Soptunnan",
+        "reused@example.se",
+        "Soptunnan på Lillgatan 3 har inte tömts på två veckor.",
+    );
+
+    let (status, created) = post_mail(&app, Some(GATEWAY_SECRET), &first).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, other) = post_mail(&app, Some(GATEWAY_SECRET), &second).await;
+    assert_eq!(
+        status, 201,
+        "a permanent answer that stores the message: {other}"
+    );
+    assert_eq!(other["outcome"], "CREATED");
+    assert_ne!(other["reference"], created["reference"]);
+    let stored = staff_view(&app, other["reference"].as_str().unwrap()).await;
+    assert_eq!(stored["contact"]["email"], "bertil@example.se", "{stored}");
+    assert!(
+        stored["description"]
+            .as_str()
+            .unwrap()
+            .contains("Lillgatan 3"),
+        "{stored}"
+    );
+
+    // The mail server retries each of them: still two requests.
+    for (raw, answer) in [(&first, &created), (&second, &other)] {
+        let (status, again) = post_mail(&app, Some(GATEWAY_SECRET), raw).await;
+        assert_eq!(status, 201, "{again}");
+        assert_eq!(again["reference"], answer["reference"]);
+    }
+    assert_eq!(app.count("requests").await, 2);
+}
+
+#[tokio::test]
 async fn an_email_naming_the_senders_request_becomes_a_reply_that_reopens_it() {
     let app = app_with_gateway(None).await;
     let (_, created) = post_mail(
