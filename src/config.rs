@@ -146,6 +146,7 @@ pub struct Config {
 
     /// The address residents reach this service at, for links in messages
     /// (e.g. `https://kontakt.exempelby.se`). Default: `http://` + ENVAGIN_ADDR.
+    /// An `https://` address turns on HSTS for every answer.
     #[arg(long, env = "ENVAGIN_PUBLIC_URL")]
     pub public_url: Option<String>,
 

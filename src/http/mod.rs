@@ -13,7 +13,7 @@ use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,6 +22,7 @@ use serde_json::json;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 mod attachments;
@@ -122,12 +123,25 @@ pub struct BodyLimits {
     pub mail: usize,
 }
 
+/// HSTS: a browser that once reached the service over https never again
+/// tries plain http (where a tracking code or a staff session could be read
+/// or a page altered on the way), for a year, subdomains included.
+const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
 pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
     let endpoint = if state.graphiql {
         get(graphiql).post(graphql)
     } else {
         post(graphql)
     };
+    // Only when residents are told an https address: over plain http the
+    // header would be ignored, and on a test or intranet set-up without TLS
+    // it must not pin browsers to an https that does not exist.
+    let https = state
+        .services
+        .public_url()
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
     let api = Router::new()
         .route("/graphql", endpoint)
         .route("/graphql/ws", get(graphql_ws))
@@ -139,7 +153,7 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .merge(crate::web::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .merge(gateway::router(state, limits.mail))
         .layer(middleware::from_fn(metrics::track_http))
@@ -147,7 +161,17 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(middleware::map_request(drop_unusable_request_id))
+        .layer(middleware::map_request(drop_unusable_request_id));
+    // Outermost, so that every answer carries it: errors, 404s and the
+    // plain 500 of a panic included.
+    if https {
+        router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        ))
+    } else {
+        router
+    }
 }
 
 async fn graphql(

@@ -937,6 +937,40 @@ async fn the_request_page_shows_staff_the_articles_that_may_answer_it() {
 }
 
 #[tokio::test]
+async fn every_answer_carries_hsts_when_the_public_url_is_https_and_none_does_over_http() {
+    let https =
+        spawn_app_with(|c| c.public_url = Some("https://kontakt.exempelby.se".into())).await;
+    let http = spawn_app().await;
+    for (app, expected) in [
+        (&https, Some("max-age=31536000; includeSubDomains")),
+        (&http, None),
+    ] {
+        let catalogue = json!({ "query": "{ catalogue { administrations { code } } }" });
+        let answers = [
+            ("page", app.client.get(app.url("/"))),
+            ("health", app.client.get(app.url("/health"))),
+            (
+                "graphql",
+                app.client.post(app.url("/graphql")).json(&catalogue),
+            ),
+            ("unknown path", app.client.get(app.url("/no-such-page"))),
+            (
+                "refused gateway call",
+                app.client.post(app.url("/gateway/email")),
+            ),
+        ];
+        for (what, request) in answers {
+            let answer = request.send().await.unwrap();
+            let hsts = answer
+                .headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(hsts.as_deref(), expected, "{what} ({})", answer.status());
+        }
+    }
+}
+
+#[tokio::test]
 async fn pages_carry_strict_security_headers_and_no_inline_script() {
     let app = spawn_app().await;
     let (reference, code) = submit_via_form(&app, "Gatlampan är trasig", &[]).await;
