@@ -38,12 +38,17 @@ pub struct AuthSettings {
     pub issuer: String,
     pub audience: String,
     pub leeway_secs: u64,
+    /// Longest lifetime a token may have (`exp` − `iat`, or what is left of
+    /// it when `iat` is missing), in seconds.
+    pub max_lifetime_secs: u64,
     pub data_dir: PathBuf,
     pub jwks_min_refresh: Duration,
 }
 
 impl AuthSettings {
     pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+    /// A working day and then some: a stolen token is worth a day at most.
+    pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 24 * 60 * 60;
     pub const DEFAULT_JWKS_MIN_REFRESH: Duration = Duration::from_secs(60);
 }
 
@@ -59,6 +64,7 @@ impl fmt::Debug for AuthSettings {
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway_secs", &self.leeway_secs)
+            .field("max_lifetime_secs", &self.max_lifetime_secs)
             .field("data_dir", &self.data_dir)
             .field("jwks_min_refresh", &self.jwks_min_refresh)
             .finish()
@@ -108,6 +114,8 @@ pub enum AuthError {
     Expired,
     #[error("token not yet valid")]
     NotYetValid,
+    #[error("token lifetime longer than accepted")]
+    LifetimeTooLong,
     #[error("token issuer not accepted")]
     WrongIssuer,
     #[error("token audience not accepted")]
@@ -196,11 +204,16 @@ struct MintedClaims<'a> {
 }
 
 /// Signs an HS256 token with iss/aud from settings, iat/nbf = now, exp = now + ttl.
+/// A `ttl` beyond the settings' maximum lifetime is refused: the server
+/// would refuse the token anyway.
 pub fn mint_token(
     secret: &[u8],
     settings: &AuthSettings,
     claims: &MintClaims,
 ) -> Result<String, AuthError> {
+    if claims.ttl.as_secs() > settings.max_lifetime_secs {
+        return Err(AuthError::LifetimeTooLong);
+    }
     let now = jsonwebtoken::get_current_timestamp();
     let minted = MintedClaims {
         sub: &claims.sub,
@@ -242,6 +255,7 @@ struct ClaimPolicy {
     issuer: String,
     audience: String,
     leeway_secs: u64,
+    max_lifetime_secs: u64,
 }
 
 impl ClaimPolicy {
@@ -256,6 +270,7 @@ impl ClaimPolicy {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             leeway_secs: settings.leeway_secs,
+            max_lifetime_secs: settings.max_lifetime_secs,
         })
     }
 
@@ -273,10 +288,27 @@ impl ClaimPolicy {
         validation
     }
 
+    /// A signature proves who issued a token, not that it should still be
+    /// good decades from now: a token valid for longer than the maximum
+    /// (an identity provider misconfigured, or a key used to mint "forever"
+    /// tokens) is refused however far its `exp` is. The lifetime counts
+    /// from `iat`, or from now when `iat` is missing or in the future (a
+    /// future `iat` would otherwise hide a far `exp`).
+    fn check_lifetime(&self, claims: &TokenClaims) -> Result<(), AuthError> {
+        let now = i64::try_from(jsonwebtoken::get_current_timestamp()).unwrap_or(i64::MAX);
+        let issued = claims.iat.map_or(now, |iat| iat.min(now));
+        let lifetime = claims.exp.saturating_sub(issued);
+        let allowed = self.max_lifetime_secs.saturating_add(self.leeway_secs);
+        if u64::try_from(lifetime).is_ok_and(|lifetime| lifetime > allowed) {
+            return Err(AuthError::LifetimeTooLong);
+        }
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!(
-            "issuer {:?}, audience {:?}, leeway {} s",
-            self.issuer, self.audience, self.leeway_secs
+            "issuer {:?}, audience {:?}, leeway {} s, lifetime at most {} s",
+            self.issuer, self.audience, self.leeway_secs, self.max_lifetime_secs
         )
     }
 }
@@ -290,6 +322,8 @@ struct TokenClaims {
     #[serde(default)]
     adm: Vec<String>,
     exp: i64,
+    #[serde(default)]
+    iat: Option<i64>,
 }
 
 impl TokenClaims {
@@ -329,10 +363,11 @@ impl VerifyKey {
             return Err(AuthError::AlgorithmNotAccepted);
         }
         let validation = policy.validation(self.alg);
-        jsonwebtoken::decode::<TokenClaims>(token, &self.key, &validation)
+        let claims = jsonwebtoken::decode::<TokenClaims>(token, &self.key, &validation)
             .map_err(|error| AuthError::from_jwt(&error))?
-            .claims
-            .into_actor()
+            .claims;
+        policy.check_lifetime(&claims)?;
+        claims.into_actor()
     }
 }
 
@@ -768,6 +803,7 @@ DFMhoYvbCuRFiU56tbkbizwWgQY8xkBP9jQOzyHMom0QvCm0MzAnBjOy
             issuer: ISSUER.to_owned(),
             audience: AUDIENCE.to_owned(),
             leeway_secs: AuthSettings::DEFAULT_LEEWAY_SECS,
+            max_lifetime_secs: AuthSettings::DEFAULT_MAX_LIFETIME_SECS,
             data_dir: data_dir.to_path_buf(),
             jwks_min_refresh: AuthSettings::DEFAULT_JWKS_MIN_REFRESH,
         }

@@ -56,6 +56,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_JWT_LEEWAY_SECS", default_value_t = 30)]
     pub jwt_leeway_secs: u64,
 
+    /// Longest lifetime a token may have, in seconds: `exp` − `iat` (or
+    /// `exp` − now without `iat`). Longer-lived tokens are refused, however
+    /// validly signed; `envagin token` mints no longer ones.
+    #[arg(long, env = "ENVAGIN_TOKEN_MAX_LIFETIME_SECS", default_value_t = AuthSettings::DEFAULT_MAX_LIFETIME_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_max_lifetime_secs: u64,
+
     /// Key for the searchable digest of personal identity numbers (at least
     /// 32 bytes; the same on every server). Unset: generated into the data
     /// directory. Changing it makes stored numbers unfindable.
@@ -290,6 +296,7 @@ impl Config {
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),
             leeway_secs: self.jwt_leeway_secs,
+            max_lifetime_secs: self.token_max_lifetime_secs,
             data_dir: self.data_dir.clone(),
             jwks_min_refresh: std::time::Duration::from_secs(60),
         }

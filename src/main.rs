@@ -46,7 +46,7 @@ struct TokenArgs {
     /// Display name.
     #[arg(long)]
     name: Option<String>,
-    /// Lifetime, e.g. 8h, 30m, 2d.
+    /// Lifetime, e.g. 8h, 30m, 1d; at most ENVAGIN_TOKEN_MAX_LIFETIME_SECS.
     #[arg(long, default_value = "8h", value_parser = envagin::auth::parse_ttl)]
     ttl: std::time::Duration,
     #[command(flatten)]
@@ -113,6 +113,15 @@ fn mint(args: &TokenArgs) -> ExitCode {
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS
+        }
+        Err(envagin::auth::AuthError::LifetimeTooLong) => {
+            eprintln!(
+                "cannot mint a token valid for {} s: the server accepts at most {} s \
+                 (ENVAGIN_TOKEN_MAX_LIFETIME_SECS)",
+                args.ttl.as_secs(),
+                settings.max_lifetime_secs
+            );
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("cannot mint a token: {e}");

@@ -191,6 +191,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         issuer: args.jwt_issuer.clone(),
         audience: args.jwt_audience.clone(),
         leeway_secs: AuthSettings::DEFAULT_LEEWAY_SECS,
+        max_lifetime_secs: AuthSettings::DEFAULT_MAX_LIFETIME_SECS,
         data_dir: PathBuf::from("."),
         jwks_min_refresh: AuthSettings::DEFAULT_JWKS_MIN_REFRESH,
     };

@@ -150,6 +150,63 @@ async fn invalid_tokens_are_refused_with_401_and_unauthenticated() {
 }
 
 #[tokio::test]
+async fn a_token_valid_for_thirty_years_is_unauthenticated_and_one_for_a_working_day_is_accepted() {
+    let app = spawn_app().await;
+    let now = jsonwebtoken::get_current_timestamp();
+    let thirty_years = 30 * 365 * 24 * 3600;
+    let forever = hs256(&app, json!({ "exp": now + thirty_years }));
+    let forever_without_iat = {
+        let mut claims = claims(&app, json!({ "exp": now + thirty_years }));
+        claims.as_object_mut().unwrap().remove("iat");
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(TEST_JWT_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    // An `iat` just before a far `exp` must not make it look short-lived.
+    let future_iat = hs256(
+        &app,
+        json!({ "iat": now + thirty_years - 3600, "exp": now + thirty_years }),
+    );
+    for (name, token) in [
+        ("30 years", &forever),
+        ("30 years, no iat", &forever_without_iat),
+        ("30 years, iat in the future", &future_iat),
+    ] {
+        let (status, answer) = post(
+            &app,
+            Some(&format!("Bearer {token}")),
+            QUEUE,
+            json!({ "code": "TF" }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {answer}");
+        assert_eq!(code(&answer), "UNAUTHENTICATED", "{name}: {answer}");
+    }
+
+    // Issued an hour ago, good for the rest of a working day: accepted.
+    let working_day = hs256(&app, json!({ "iat": now - 3600, "exp": now + 7 * 3600 }));
+    let (status, answer) = post(
+        &app,
+        Some(&format!("Bearer {working_day}")),
+        QUEUE,
+        json!({ "code": "TF" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["queue"]["code"], "TF", "{answer}");
+
+    // The server's own minting stays within the maximum.
+    let too_long = MintClaims {
+        ttl: std::time::Duration::from_secs(thirty_years),
+        ..handler_claims()
+    };
+    assert!(mint_token(TEST_JWT_SECRET.as_bytes(), &app.auth, &too_long).is_err());
+}
+
+#[tokio::test]
 async fn a_valid_token_is_accepted() {
     let app = spawn_app().await;
     let token = mint_token(TEST_JWT_SECRET.as_bytes(), &app.auth, &handler_claims()).unwrap();
