@@ -88,8 +88,10 @@ pub struct Config {
 
     /// Anonymous submissions (web form, GraphQL and Open311 without a
     /// token) one client address may make per window before it gets
-    /// RATE_LIMITED (HTTP 429); 0 turns the limit off. Residents behind one
-    /// carrier-grade NAT share an address: keep it generous.
+    /// RATE_LIMITED (HTTP 429), and the same budget for each signed-in
+    /// resident (`citizen` token, counted per subject); staff are not
+    /// counted. 0 turns the limit off. Residents behind one carrier-grade
+    /// NAT share an address: keep it generous.
     #[arg(long, env = "ENVAGIN_SUBMIT_MAX_PER_ADDRESS", default_value_t = 60)]
     pub submit_max_per_address: usize,
 

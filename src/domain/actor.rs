@@ -70,6 +70,12 @@ impl Actor {
             && self.administrations.contains(administration)
     }
 
+    /// Whether the caller acts for the municipality: staff, or an
+    /// administration's own system (any role but `citizen`).
+    pub fn is_staff(&self) -> bool {
+        self.roles.iter().any(|role| *role != Role::Citizen)
+    }
+
     pub fn has_expired(&self, now_unix: i64) -> bool {
         self.expires_at.is_some_and(|exp| now_unix > exp)
     }

@@ -182,8 +182,9 @@ struct Inner {
     classifier: Box<dyn Classifier>,
     calendar: WorkingCalendar,
     lookup_limiter: rate_limit::AddressLimiter,
-    /// Anonymous submissions per client address.
-    submit_limiter: rate_limit::AddressLimiter,
+    /// Residents' submissions: anonymous ones per client address, signed-in
+    /// ones per subject.
+    submit_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
     /// Anonymous classify and answers previews per client address.
     preview_limiter: rate_limit::AddressLimiter,
     /// Request ids with newly committed events, for live subscriptions.
@@ -220,7 +221,7 @@ impl Services {
                     settings.lookup_failures,
                     settings.lookup_window,
                 ),
-                submit_limiter: rate_limit::AddressLimiter::new(
+                submit_limiter: rate_limit::Limiter::new(
                     settings.submit_max_per_address,
                     settings.submit_window,
                 ),

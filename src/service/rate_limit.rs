@@ -1,28 +1,65 @@
-//! Attempts per client address in a sliding window: failed resident
-//! look-ups (reference + tracking code is a secret pair; refusing an
-//! address for a while after too many failures makes guessing pairs
-//! hopeless) and anonymous submissions (a flood from one address cannot
-//! fill the queues).
+//! Attempts per client address (or per signed-in resident) in a sliding
+//! window: failed resident look-ups (reference + tracking code is a secret
+//! pair; refusing an address for a while after too many failures makes
+//! guessing pairs hopeless) and submissions by residents (a flood from one
+//! address or one e-ID cannot fill the queues).
 //!
 //! Per process: with N replicas behind a load balancer an address gets up
 //! to N times the limit, which still leaves 80-bit codes unguessable.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Above this many tracked addresses, forget those without recent failures.
+/// Above this many tracked keys, forget those without recent attempts.
 const PRUNE_ABOVE: usize = 10_000;
 
-pub struct AddressLimiter {
+/// What attempts are counted by.
+pub trait BudgetKey: Clone + Eq + Hash {
+    /// The key whose budget this one draws on: keys one client controls
+    /// together share one.
+    fn budget(self) -> Self;
+}
+
+impl BudgetKey for IpAddr {
+    fn budget(self) -> Self {
+        address_key(self)
+    }
+}
+
+/// Who a resident's submission is counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SubmitterKey {
+    /// Anonymous: the client address.
+    Address(IpAddr),
+    /// Signed in through the e-ID broker: the token's `sub`, wherever the
+    /// resident submits from (a signed-in resident is no less able to
+    /// flood the queues than an anonymous one).
+    Subject(String),
+}
+
+impl BudgetKey for SubmitterKey {
+    fn budget(self) -> Self {
+        match self {
+            Self::Address(client) => Self::Address(address_key(client)),
+            Self::Subject(_) => self,
+        }
+    }
+}
+
+pub struct Limiter<K> {
     /// 0: no limit.
     max_attempts: usize,
     window: Duration,
-    attempts: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    attempts: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl AddressLimiter {
+/// Attempts per client address.
+pub type AddressLimiter = Limiter<IpAddr>;
+
+impl<K: BudgetKey> Limiter<K> {
     pub fn new(max_attempts: usize, window: Duration) -> Self {
         Self {
             max_attempts,
@@ -36,8 +73,8 @@ impl AddressLimiter {
     /// concurrent requests from one address (or one request with many
     /// aliased fields) cannot all pass the check before any is counted.
     /// The attempt stays counted unless the reservation is `refunded`.
-    pub fn reserve(&self, client: IpAddr) -> Option<Reservation<'_>> {
-        let key = address_key(client);
+    pub fn reserve(&self, client: K) -> Option<Reservation<'_, K>> {
+        let key = client.budget();
         let at = Instant::now();
         if self.max_attempts == 0 {
             return Some(Reservation {
@@ -53,7 +90,7 @@ impl AddressLimiter {
                 !times.is_empty()
             });
         }
-        let times = map.entry(key).or_default();
+        let times = map.entry(key.clone()).or_default();
         expire(times, at, self.window);
         if times.len() >= self.max_attempts {
             return None;
@@ -66,9 +103,9 @@ impl AddressLimiter {
         })
     }
 
-    fn refund(&self, key: IpAddr, at: Instant) {
+    fn refund(&self, key: &K, at: Instant) {
         if let Ok(mut map) = self.attempts.lock()
-            && let Some(times) = map.get_mut(&key)
+            && let Some(times) = map.get_mut(key)
             && let Some(position) = times.iter().position(|t| *t == at)
         {
             times.remove(position);
@@ -76,20 +113,20 @@ impl AddressLimiter {
     }
 }
 
-/// One attempt taken from an address's budget.
-pub struct Reservation<'a> {
-    limiter: &'a AddressLimiter,
-    key: IpAddr,
+/// One attempt taken from a budget.
+pub struct Reservation<'a, K: BudgetKey> {
+    limiter: &'a Limiter<K>,
+    key: K,
     /// `None` when there is no limit.
     at: Option<Instant>,
 }
 
-impl Reservation<'_> {
+impl<K: BudgetKey> Reservation<'_, K> {
     /// Gives the attempt back: it turned out not to count (a look-up that
     /// found its request).
     pub fn refund(self) {
         if let Some(at) = self.at {
-            self.limiter.refund(self.key, at);
+            self.limiter.refund(&self.key, at);
         }
     }
 }
@@ -171,6 +208,26 @@ mod tests {
         assert!(
             limiter.reserve(v4).is_none(),
             "mapped IPv4 is the same address"
+        );
+    }
+
+    #[test]
+    fn a_subject_has_its_own_budget_apart_from_addresses_and_other_subjects() {
+        let limiter = Limiter::<SubmitterKey>::new(1, Duration::from_secs(600));
+        let anna = || SubmitterKey::Subject("anna".to_owned());
+        let address: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:1:2::2".parse().unwrap();
+        assert!(limiter.reserve(anna()).is_some());
+        assert!(limiter.reserve(anna()).is_none());
+        assert!(
+            limiter
+                .reserve(SubmitterKey::Subject("bertil".into()))
+                .is_some()
+        );
+        assert!(limiter.reserve(SubmitterKey::Address(address)).is_some());
+        assert!(
+            limiter.reserve(SubmitterKey::Address(same_64)).is_none(),
+            "addresses are still counted per /64"
         );
     }
 }

@@ -9,6 +9,7 @@ use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
 use super::notify::{SystemEvent, Tidings};
+use super::rate_limit::SubmitterKey;
 use super::{RequestRecord, ServiceError, Services};
 use crate::domain::Channel;
 use crate::domain::actor::{Caller, Role};
@@ -57,8 +58,9 @@ impl Services {
     /// Registers a request. Residents submit through the web; the contact
     /// centre registers the other channels on a resident's behalf and is
     /// recorded as the registering agent.
-    /// Anonymous callers are counted per `client` address and refused
-    /// beyond the configured budget.
+    /// Residents are counted, anonymous ones per `client` address and
+    /// signed-in ones per subject, and refused beyond the configured
+    /// budget; staff are not counted.
     pub async fn submit_request(
         &self,
         caller: &Caller,
@@ -66,8 +68,19 @@ impl Services {
         input: SubmissionInput,
     ) -> Result<SubmitOutcome, ServiceError> {
         let submitter = submitter(caller, input.channel)?;
-        if caller.actor().is_none() && self.inner.submit_limiter.reserve(client).is_none() {
-            tracing::warn!(%client, "anonymous submissions over the address's budget: refused");
+        if let Some(key) = budget_key(caller, client)
+            && self.inner.submit_limiter.reserve(key).is_none()
+        {
+            // The subject is not logged: an e-ID broker's `sub` may be
+            // derived from the personal identity number.
+            match caller.actor() {
+                None => {
+                    tracing::warn!(%client, "anonymous submissions over the address's budget: refused")
+                }
+                Some(_) => {
+                    tracing::warn!(%client, "a signed-in resident's submissions over budget: refused")
+                }
+            }
             return Err(ServiceError::RateLimited);
         }
         self.register(submitter, input, Intake::default()).await
@@ -415,6 +428,17 @@ pub(super) struct Submitter {
 pub(super) struct Intake {
     pub attachments: Vec<NewAttachment>,
     pub refused: Vec<String>,
+}
+
+/// Whose budget a submission draws on: an anonymous resident's address, a
+/// signed-in resident's subject (a token is no licence to flood the
+/// queues), or nobody's for staff registering on a resident's behalf.
+fn budget_key(caller: &Caller, client: IpAddr) -> Option<SubmitterKey> {
+    match caller.actor() {
+        None => Some(SubmitterKey::Address(client)),
+        Some(actor) if actor.is_staff() => None,
+        Some(actor) => Some(SubmitterKey::Subject(actor.sub.clone())),
+    }
 }
 
 fn submitter(caller: &Caller, channel: Channel) -> Result<Submitter, ServiceError> {

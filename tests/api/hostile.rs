@@ -260,6 +260,60 @@ async fn anonymous_submissions_beyond_an_addresss_budget_are_refused_with_429_an
     assert_eq!(app.count("requests").await, 4);
 }
 
+/// Sends `submitRequest` with `token` as the bearer: (HTTP status, body).
+async fn submit_as(app: &TestApp, token: &str, input: Value) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_signed_in_residents_submissions_beyond_the_budget_are_refused_with_429_and_not_stored() {
+    let app = spawn_app_with(|c| c.submit_max_per_address = 2).await;
+    let anna = app.token("anna-eid", &["citizen"], &[]);
+    for n in 0..2 {
+        let input = json!({ "description": format!("Gatlampan {n} är trasig") });
+        let (status, answer) = submit_as(&app, &anna, input).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    let input = json!({ "description": "Gatlampan 3 är trasig" });
+    let (status, answer) = submit_as(&app, &anna, input).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(first_code(&answer), Some("RATE_LIMITED"), "{answer}");
+    assert_eq!(
+        app.count("requests").await,
+        2,
+        "the refused one is not stored"
+    );
+
+    // The budget is the subject's: another resident, and anonymous
+    // residents at the same address, still have theirs.
+    let bertil = app.token("bertil-eid", &["citizen"], &[]);
+    let input = json!({ "description": "Soptunnan har inte tömts" });
+    let (status, answer) = submit_as(&app, &bertil, input).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = submit_from(&app, "198.51.100.7", "Parkbänken är trasig").await;
+    assert_eq!(status, 200, "{answer}");
+
+    // Staff registering calls are not counted.
+    let agent = app.contact_centre("kc-anna");
+    for n in 0..3 {
+        let input = json!({ "description": format!("Ringde om gatlampa {n}"), "channel": "PHONE" });
+        let (status, answer) = submit_as(&app, &agent, input).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    assert_eq!(app.count("requests").await, 7);
+}
+
 #[tokio::test]
 async fn x_forwarded_for_names_the_address_only_behind_a_trusted_proxy() {
     // Not trusted (the default): every header value is the same peer,
