@@ -5,7 +5,10 @@
 //! Privacy rules (DESIGN.md, OSL 8 kap 2 §, GDPR), decided here:
 //! - confidential categories are no Open311 services, and confidential
 //!   requests are never returned, by id, list or token (as if they did not
-//!   exist);
+//!   exist); nor are requests of a protected identity (skyddade
+//!   personuppgifter): Open311 answers anyone, and even a status-level entry
+//!   with category, place in time and a reference tells that the person
+//!   turned to the municipality;
 //! - anyone sees status-level fields (reference, status, generic status
 //!   notes, category, administration, dates); description and location only
 //!   a staff caller with full access to the request, location not for a
@@ -319,8 +322,8 @@ impl Services {
             })
     }
 
-    /// `GET requests/{id}.json`: `NotFound` for a confidential request, as
-    /// for one that does not exist.
+    /// `GET requests/{id}.json`: `NotFound` for a confidential or
+    /// protected-identity request, as for one that does not exist.
     pub async fn open311_request(
         &self,
         caller: &Caller,
@@ -386,7 +389,8 @@ impl Services {
     }
 
     /// `GET tokens/{token}.json`: the token is the reference; `NotFound`
-    /// unless it names an existing request that is not confidential.
+    /// unless it names an existing request that is neither confidential nor
+    /// of a protected identity.
     pub async fn open311_token(&self, token: &str) -> Result<String, ServiceError> {
         let reference = Reference::parse(token)
             .map_err(|_| ServiceError::NotFound)?
@@ -420,7 +424,7 @@ impl Services {
         for model in models {
             let record = RequestRecord::try_from(model)?;
             // The store leaves them out; this keeps it so whatever the query.
-            if record.confidential {
+            if record.confidential || record.protected_identity {
                 continue;
             }
             views.push(self.open311_view(caller, record, &recorder));

@@ -1,6 +1,6 @@
 //! Queries behind the Open311 GeoReport v2 endpoints. Both leave out
-//! confidential requests in the query itself, so nothing secret is ever
-//! loaded for an Open311 answer.
+//! confidential and protected-identity requests in the query itself, so
+//! nothing secret is ever loaded for an Open311 answer.
 //!
 //! Index use. A list by references is a lookup on the unique reference
 //! index. A list by period needs a range on receipt time, which has no
@@ -41,7 +41,8 @@ pub struct PeriodQuery<'a> {
     pub statuses: Option<&'a [&'static str]>,
 }
 
-/// Non-confidential requests with these references, newest first.
+/// Requests with these references that are neither confidential nor of a
+/// protected identity, newest first.
 pub async fn by_references(
     conn: &impl ConnectionTrait,
     references: &[String],
@@ -53,12 +54,14 @@ pub async fn by_references(
     Ok(requests::Entity::find()
         .filter(C::Reference.is_in(references.iter().map(String::as_str)))
         .filter(C::Confidential.eq(false))
+        .filter(C::ProtectedIdentity.eq(false))
         .order_by_desc(C::Id)
         .all(conn)
         .await?)
 }
 
-/// One page of the non-confidential requests matching `q`, newest first.
+/// One page of the requests matching `q` that are neither confidential nor
+/// of a protected identity, newest first.
 pub async fn in_period(
     conn: &impl ConnectionTrait,
     q: &PeriodQuery<'_>,
@@ -69,7 +72,8 @@ pub async fn in_period(
     let mut query = requests::Entity::find()
         .filter(C::ReceivedAt.gte(q.received_from))
         .filter(C::ReceivedAt.lte(q.received_to))
-        .filter(C::Confidential.eq(false));
+        .filter(C::Confidential.eq(false))
+        .filter(C::ProtectedIdentity.eq(false));
     // Every request registered at or after `registered_from` was inserted
     // after the last one registered a day before it; every one registered
     // by `registered_to`, before the first one registered a day after it.

@@ -478,6 +478,50 @@ async fn a_confidential_request_is_never_returned_by_id_list_or_token() {
 }
 
 #[tokio::test]
+async fn a_request_of_a_protected_identity_is_never_returned_by_id_list_or_token() {
+    let app = spawn_app().await;
+    let payload = app
+        .submit(json!({
+            "description": "Gatlampan utanför min port är trasig",
+            "categoryHint": "street_lighting",
+            "protectedIdentity": true,
+        }))
+        .await;
+    assert_eq!(
+        payload["request"]["category"], "street_lighting",
+        "{payload}"
+    );
+    let protected = payload["request"]["reference"].as_str().unwrap().to_owned();
+    let (public, _) = submitted(
+        &app,
+        "service_code=street_lighting&description=Gatlampan vid skolan är trasig",
+    )
+    .await;
+
+    let (status, body) = get(&app, "/open311/v2/requests.json").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [public.as_str()]);
+    let (status, body) = get(
+        &app,
+        "/open311/v2/requests.json?service_code=street_lighting&status=open",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [public.as_str()]);
+    let (status, body) = get(
+        &app,
+        &format!("/open311/v2/requests.json?service_request_id={protected},{public}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ids(&body), [public.as_str()]);
+    let (status, body) = get(&app, &format!("/open311/v2/requests/{protected}.json")).await;
+    assert_error(status, &body, 404, "not found");
+    let (status, body) = get(&app, &format!("/open311/v2/tokens/{protected}.json")).await;
+    assert_error(status, &body, 404, "not found");
+}
+
+#[tokio::test]
 async fn the_list_filters_by_open_or_closed_and_by_service_code() {
     let app = spawn_app().await;
     let (lighting, _) = submitted(
