@@ -49,7 +49,13 @@ pub fn access(
     }
     let registered_it = request.registered_by == Some(actor.sub.as_str());
     let secret = request.confidential || request.protected_identity;
-    if registered_it || !secret || request.administration == contact_centre_administration {
+    // The contact centre triages what lands in its own administration, so it
+    // reads it, protected identities included; but a confidential request
+    // sent back to triage from a confidential administration stays secret
+    // there: the contact centre routes it from status-level facts.
+    let own_and_open =
+        request.administration == contact_centre_administration && !request.confidential;
+    if registered_it || !secret || own_and_open {
         Access::Full
     } else {
         Access::StatusOnly
@@ -57,9 +63,11 @@ pub fn access(
 }
 
 /// Rerouting: the owning administration's handlers, and the contact centre
-/// (which triages and corrects misroutes) for requests it may read in full.
-/// A confidential request the contact centre sees only at status level stays
-/// where it is: moving it into a readable queue would declassify it.
+/// (which triages and corrects misroutes) for requests it may read in full
+/// and for everything in its own triage, readable or not: a confidential
+/// request sent back to triage must still find its way. Elsewhere, a
+/// confidential request the contact centre sees only at status level stays
+/// where it is.
 pub fn may_reroute(
     actor: &Actor,
     request: RequestFacts<'_>,
@@ -67,7 +75,24 @@ pub fn may_reroute(
 ) -> bool {
     actor.handles(request.administration)
         || (actor.has(Role::ContactCentre)
-            && access(actor, request, contact_centre_administration) == Access::Full)
+            && (request.administration == contact_centre_administration
+                || access(actor, request, contact_centre_administration) == Access::Full))
+}
+
+/// Whether a request is confidential after `actor` reroutes it to a
+/// category that is (or is not) `target_confidential`. Someone who reads it
+/// in full may declassify it by choosing an open category; someone who sees
+/// it only at status level may not, or routing it into a queue they read
+/// would open it to them.
+pub fn confidential_after_reroute(
+    actor: &Actor,
+    request: RequestFacts<'_>,
+    target_confidential: bool,
+    contact_centre_administration: &str,
+) -> bool {
+    target_confidential
+        || (request.confidential
+            && access(actor, request, contact_centre_administration) != Access::Full)
 }
 
 #[cfg(test)]
@@ -126,6 +151,53 @@ mod tests {
             facts("SOC", true),
             "KC"
         ));
+    }
+
+    #[test]
+    fn a_confidential_request_in_triage_stays_at_status_level_for_the_contact_centre() {
+        let kc = actor(&[Role::ContactCentre], &[]);
+        let cases = [
+            // (confidential, protected, access)
+            (false, false, Access::Full),
+            (false, true, Access::Full),
+            (true, false, Access::StatusOnly),
+            (true, true, Access::StatusOnly),
+        ];
+        for (confidential, protected, expected) in cases {
+            let mut triage = facts("KC", confidential);
+            triage.protected_identity = protected;
+            assert_eq!(
+                access(&kc, triage, "KC"),
+                expected,
+                "confidential {confidential}, protected {protected}"
+            );
+            assert!(may_reroute(&kc, triage, "KC"));
+        }
+        let mut own = facts("KC", true);
+        own.registered_by = Some("anna");
+        assert_eq!(access(&kc, own, "KC"), Access::Full);
+    }
+
+    #[test]
+    fn only_a_full_reader_declassifies_a_request_by_rerouting_it() {
+        let kc = actor(&[Role::ContactCentre], &[]);
+        let soc = actor(&[Role::Handler], &["SOC"]);
+        // (who, request, target confidential, confidential afterwards)
+        let cases = [
+            (&kc, facts("KC", true), false, true),
+            (&kc, facts("KC", true), true, true),
+            (&kc, facts("KC", false), false, false),
+            (&kc, facts("KC", false), true, true),
+            (&soc, facts("SOC", true), false, false),
+            (&soc, facts("SOC", true), true, true),
+        ];
+        for (who, request, target, expected) in cases {
+            assert_eq!(
+                confidential_after_reroute(who, request, target, "KC"),
+                expected,
+                "{request:?} to confidential {target}"
+            );
+        }
     }
 
     #[test]

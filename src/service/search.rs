@@ -112,9 +112,6 @@ impl Services {
             .add(unprotected(
                 Condition::all().add(C::RegisteredBy.eq(actor.sub.as_str())),
             ))
-            .add(unprotected(Condition::all().add(
-                C::AdministrationCode.eq(self.catalogue().triage_administration()),
-            )))
             .add(C::AdministrationCode.is_in(own))
     }
 

@@ -200,6 +200,12 @@ impl Services {
                 let change =
                     self.reroute_change(actor, &record, target, reason, expected_version)?;
                 let updated = self.apply(&tx, actor, &record, change, now).await?;
+                // A request that stays confidential teaches the classifier
+                // nothing: the public classify preview would answer
+                // differently for its words, and so reveal them.
+                if updated.confidential {
+                    return Ok((tx, ((updated, None), vec![record.id])));
+                }
                 let correction = store::work::record_correction(
                     &tx,
                     classifier_corrections::ActiveModel {
@@ -214,11 +220,13 @@ impl Services {
                 )
                 .await?;
                 self.announce_correction(&tx, correction).await?;
-                Ok((tx, ((updated, correction), vec![record.id])))
+                Ok((tx, ((updated, Some(correction)), vec![record.id])))
             })
             .await?;
         // Learned here at once; other replicas learn it from the announcement.
-        self.learn_correction(correction, &updated.description, category);
+        if let Some(correction) = correction {
+            self.learn_correction(correction, &updated.description, category);
+        }
         Ok(updated)
     }
 
@@ -283,7 +291,12 @@ impl Services {
             administration_code: Set(target.administration.clone()),
             queue_code: Set(target.queue.clone()),
             priority: Set(target.priority.rank().max(record.priority.rank())),
-            confidential: Set(self.catalogue().is_confidential(target)),
+            confidential: Set(policy::confidential_after_reroute(
+                actor,
+                record.facts(),
+                self.catalogue().is_confidential(target),
+                self.catalogue().triage_administration(),
+            )),
             assignee_sub: Set(None),
             assignee_name: Set(None),
             rerouted: Set(true),
@@ -667,7 +680,10 @@ impl Services {
                 change.updates.administration_code =
                     Set(self.catalogue().triage_administration().to_owned());
                 change.updates.queue_code = Set(self.catalogue().triage_queue().to_owned());
-                change.updates.confidential = Set(false);
+                // Confidentiality stays as it was: a request from a
+                // confidential administration is no less secret for being
+                // sent back, and the contact centre routes it from
+                // status-level facts (policy::access).
                 change
             }
             (WaitingForCitizen | Resolved, InProgress) => {

@@ -429,6 +429,76 @@ async fn notes_written_in_social_services_stay_there_when_the_request_moves_on()
 }
 
 #[tokio::test]
+async fn a_confidential_request_sent_back_to_triage_is_routed_by_the_contact_centre_without_being_read()
+ {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({
+            "description": "Jag behöver försörjningsstöd till hyran",
+            "categoryHint": "financial_assistance",
+            "contact": { "name": "Anna Svensson", "email": "anna.svensson@example.se" },
+        }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap().to_owned();
+    assert_eq!(p["request"]["administration"], "SOC", "{p}");
+    let soc = app.handler("soc-sara", &["SOC"]);
+    ok(&app, &soc, "mutation($r: String!) { setStatus(reference: $r, status: TRIAGE, reason: \"gäller inte oss\") { status } }", json!({ "r": reference })).await;
+
+    let kc = app.contact_centre("kc-bertil");
+    let seen =
+        ok(&app, &kc, BY_REFERENCE, json!({ "r": reference })).await["requestByReference"].clone();
+    assert_eq!(seen["status"], "TRIAGE");
+    assert_eq!(seen["description"], Value::Null, "{seen}");
+    assert_eq!(seen["contact"], Value::Null, "{seen}");
+    assert!(!seen.to_string().contains("gäller inte oss"), "{seen}");
+    let queue = ok(
+        &app,
+        &kc,
+        "{ queue(code: \"TRIAGE\", status: [TRIAGE]) { nodes { reference description } } }",
+        json!({}),
+    )
+    .await;
+    let listed = &queue["queue"]["nodes"];
+    assert_eq!(listed[0]["reference"], reference.as_str(), "{queue}");
+    assert_eq!(listed[0]["description"], Value::Null, "{queue}");
+    let found = ok(
+        &app,
+        &kc,
+        "{ searchRequests(filter: { text: \"försörjningsstöd\" }) { nodes { reference } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["searchRequests"]["nodes"],
+        json!([]),
+        "its words find nothing: {found}"
+    );
+
+    let routed = ok(&app, &kc, "mutation($r: String!) { rerouteRequest(reference: $r, category: \"complaints_and_feedback\", reason: \"enligt handläggarens besked\") { status administration } }", json!({ "r": reference })).await;
+    assert_eq!(
+        routed["rerouteRequest"],
+        json!({ "status": "QUEUED", "administration": "KLK" })
+    );
+    let after = ok(&app, &kc, BY_REFERENCE, json!({ "r": reference })).await;
+    assert_eq!(
+        after["requestByReference"]["description"],
+        Value::Null,
+        "routing it does not open it to the router: {after}"
+    );
+    let klk = app.handler("klk-karin", &["KLK"]);
+    let owner = ok(&app, &klk, BY_REFERENCE, json!({ "r": reference })).await;
+    assert_eq!(
+        owner["requestByReference"]["description"],
+        "Jag behöver försörjningsstöd till hyran"
+    );
+    let log = ok(&app, &klk, ACCESS_LOG, json!({ "r": reference })).await;
+    assert!(
+        !log.to_string().contains("kc-bertil"),
+        "the contact centre read nothing: {log}"
+    );
+}
+
+#[tokio::test]
 async fn a_resolved_request_without_reply_is_closed_automatically() {
     let app = spawn_app_with(|c| {
         c.auto_close_days = 0;
