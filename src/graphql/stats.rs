@@ -17,6 +17,19 @@ pub struct Count {
     pub count: i64,
 }
 
+/// The requests of one category or administration. Confidential requests
+/// are counted in cells of one Swedish day, administration and category;
+/// a cell of fewer than five is withheld from this count and from every
+/// other figure, so that no subtraction recovers it.
+#[derive(SimpleObject)]
+pub struct SuppressibleCount {
+    pub key: String,
+    /// Null when every request of the key was withheld (shown as "< 5").
+    pub count: Option<i64>,
+    /// Whether confidential requests of this key were withheld.
+    pub suppressed: bool,
+}
+
 /// Working days, over the requests that have reached that point.
 #[derive(SimpleObject)]
 pub struct Percentiles {
@@ -25,15 +38,21 @@ pub struct Percentiles {
     pub p90: Option<i32>,
 }
 
+/// For the system owner, confidential requests are counted only in
+/// `total`, `byCategory` and `byAdministration`, and only in cells of at
+/// least five; every other figure describes the open requests. A handler's
+/// figures cover their own administrations in full.
 #[derive(SimpleObject)]
 pub struct Stats {
+    /// The period counted: the one asked for, widened to whole days in
+    /// Swedish time (Europe/Stockholm).
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// Requests created in the period.
+    /// Requests created in the period, withheld ones left out.
     pub total: u64,
     pub by_channel: Vec<Count>,
-    pub by_category: Vec<Count>,
-    pub by_administration: Vec<Count>,
+    pub by_category: Vec<SuppressibleCount>,
+    pub by_administration: Vec<SuppressibleCount>,
     pub by_status: Vec<Count>,
     /// Working days from receipt to first response.
     pub first_response_days: Percentiles,
@@ -81,6 +100,16 @@ fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
         .collect()
 }
 
+fn cells(rows: Vec<(String, service::Cell)>) -> Vec<SuppressibleCount> {
+    rows.into_iter()
+        .map(|(key, cell)| SuppressibleCount {
+            key,
+            count: (cell.count > 0 || !cell.withheld).then_some(cell.count),
+            suppressed: cell.withheld,
+        })
+        .collect()
+}
+
 fn percentiles(p: service::Percentiles) -> Percentiles {
     Percentiles {
         count: p.count,
@@ -91,7 +120,8 @@ fn percentiles(p: service::Percentiles) -> Percentiles {
 
 #[Object]
 impl StatsQuery {
-    /// Figures over requests created in [from, to).
+    /// Figures over requests created in [from, to), widened to whole
+    /// Swedish days.
     async fn stats(
         &self,
         ctx: &Context<'_>,
@@ -100,12 +130,12 @@ impl StatsQuery {
     ) -> async_graphql::Result<Stats> {
         let s = services(ctx)?.stats(caller(ctx), from, to).await.gql()?;
         Ok(Stats {
-            from,
-            to,
+            from: s.from,
+            to: s.to,
             total: s.total,
             by_channel: counts(s.by_channel),
-            by_category: counts(s.by_category),
-            by_administration: counts(s.by_administration),
+            by_category: cells(s.by_category),
+            by_administration: cells(s.by_administration),
             by_status: counts(s.by_status),
             first_response_days: percentiles(s.first_response_days),
             resolution_days: percentiles(s.resolution_days),

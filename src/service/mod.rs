@@ -42,7 +42,7 @@ pub use outbox::{OutboxBacklog, OutboxPass};
 pub use queue::{QueuePage, QueueQuery};
 pub use retention::PURGED_MARKER;
 pub use search::{RequestPage, SearchFilter};
-pub use stats::{Percentiles, Stats};
+pub use stats::{Cell, Percentiles, Stats};
 pub use submit::SubmitOutcome;
 pub use work::StatusChange;
 

@@ -2,11 +2,15 @@
 //! category, administration and status, service-level outcomes in working
 //! days, and how well routing works (triaged and rerouted shares).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition};
 
 use super::{ServiceError, Services, actor};
 use crate::domain::actor::{Caller, Role};
+pub use crate::domain::disclosure::Cell;
+use crate::domain::disclosure::{self, Published, SecretCount};
 use crate::store;
 use crate::store::entities::requests::Column as C;
 use crate::store::stats::Period;
@@ -21,10 +25,15 @@ pub struct Percentiles {
 
 #[derive(Debug, Clone)]
 pub struct Stats {
+    /// The period counted: the one asked for, widened to whole Swedish days.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
     pub total: u64,
     pub by_channel: Vec<(String, i64)>,
-    pub by_category: Vec<(String, i64)>,
-    pub by_administration: Vec<(String, i64)>,
+    /// Per category and per administration, with confidential requests of
+    /// small cells withheld (see `domain::disclosure`).
+    pub by_category: Vec<(String, Cell)>,
+    pub by_administration: Vec<(String, Cell)>,
     pub by_status: Vec<(String, i64)>,
     /// Working days from receipt to first response.
     pub first_response_days: Percentiles,
@@ -75,20 +84,46 @@ impl Services {
                 "statistics are for the system owner and handlers",
             ));
         };
-        // Narrow periods would single out individual (secret) requests.
-        if to - from < chrono::Duration::days(1) {
-            return Err(ServiceError::invalid(
-                "to",
-                "must be at least one day after from",
-            ));
-        }
+        // Whole days, so that periods a moment apart count the same
+        // requests and their difference singles out nobody.
+        let (from, to) = disclosure::whole_swedish_days(from, to)
+            .ok_or_else(|| ServiceError::invalid("to", "must be after from"))?;
+        // A handler's figures cover only their own administrations, whose
+        // requests they read in full anyway. The system owner reads no
+        // request: for them confidential requests are counted only per
+        // category and administration, in cells of at least five
+        // (domain::disclosure), and every other figure, which would cross
+        // them with channel, status or time, is over open requests only.
+        let guarded = administrations.is_none();
         let period = Period {
             from,
             to,
             administrations: administrations.as_deref(),
+            open_only: guarded,
         };
         let db = self.db();
-        let total = store::stats::count(db, &period, None).await?;
+        let secret = if guarded {
+            disclosure::publish(
+                store::stats::confidential_by_hour(db, &period)
+                    .await?
+                    .into_iter()
+                    .filter_map(|(administration, category, hour, count)| {
+                        Some(SecretCount {
+                            day: disclosure::swedish_day(DateTime::from_timestamp(
+                                hour.checked_mul(3600)?,
+                                0,
+                            )?),
+                            administration,
+                            category: category.unwrap_or_default(),
+                            count,
+                        })
+                    }),
+            )
+        } else {
+            Published::default()
+        };
+        let open_total = store::stats::count(db, &period, None).await?;
+        let total = open_total + u64::try_from(secret.total).unwrap_or(0);
         let resolved = store::stats::count(
             db,
             &period,
@@ -148,13 +183,21 @@ impl Services {
         let texts = store::stats::recent_texts(db, &period, TOPIC_SAMPLE).await?;
         let unanswered_topics = self.unanswered_topics(&texts, TOPICS);
         Ok(Stats {
+            from,
+            to,
             first_contact,
             deflections,
             unanswered_topics,
             total,
             by_channel: store::stats::counts_by(db, &period, C::Channel).await?,
-            by_category: store::stats::counts_by(db, &period, C::CategoryCode).await?,
-            by_administration: store::stats::counts_by(db, &period, C::AdministrationCode).await?,
+            by_category: with_secret(
+                store::stats::counts_by(db, &period, C::CategoryCode).await?,
+                secret.by_category,
+            ),
+            by_administration: with_secret(
+                store::stats::counts_by(db, &period, C::AdministrationCode).await?,
+                secret.by_administration,
+            ),
             by_status: store::stats::counts_by(db, &period, C::Status).await?,
             first_response_days: percentiles(
                 &store::stats::histogram(db, &period, C::FirstResponseDays).await?,
@@ -163,10 +206,20 @@ impl Services {
                 &store::stats::histogram(db, &period, C::ResolutionDays).await?,
             ),
             resolved_within_service_level: share(on_time, resolved),
-            triaged_share: share(triaged, total),
-            rerouted_share: share(rerouted, total),
+            triaged_share: share(triaged, open_total),
+            rerouted_share: share(rerouted, open_total),
         })
     }
+}
+
+/// Open counts per key with the published confidential cells added, in key
+/// order.
+fn with_secret(open: Vec<(String, i64)>, secret: BTreeMap<String, Cell>) -> Vec<(String, Cell)> {
+    let mut cells = secret;
+    for (key, count) in open {
+        cells.entry(key).or_default().count += count;
+    }
+    cells.into_iter().collect()
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {

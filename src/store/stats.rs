@@ -2,22 +2,36 @@
 //! and histograms of working-day durations over one period.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    Select,
 };
 
 use super::StoreError;
 use super::entities::requests;
 
-/// Requests created in [from, to), optionally of some administrations.
+/// Requests created in [from, to), optionally of some administrations,
+/// optionally only the ones that are not confidential.
 pub struct Period<'a> {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub administrations: Option<&'a [String]>,
+    pub open_only: bool,
 }
 
 impl Period<'_> {
     fn select(&self) -> Select<requests::Entity> {
+        let mut query = self.all();
+        if self.open_only {
+            query = query.filter(requests::Column::Confidential.eq(false));
+        }
+        query
+    }
+
+    /// The period's requests, confidential ones included whatever
+    /// `open_only` says.
+    fn all(&self) -> Select<requests::Entity> {
         let mut query = requests::Entity::find()
             .filter(requests::Column::CreatedAt.gte(self.from))
             .filter(requests::Column::CreatedAt.lt(self.to));
@@ -28,6 +42,37 @@ impl Period<'_> {
         }
         query
     }
+}
+
+/// `(administration, category, hour, count)` of the period's confidential
+/// requests, `hour` counted from the Unix epoch in UTC. Hours, because
+/// every Swedish day is a whole number of them (Stockholm's offsets are
+/// whole hours) and both databases compute them alike; the caller adds them
+/// up into Swedish days.
+pub async fn confidential_by_hour(
+    conn: &impl ConnectionTrait,
+    period: &Period<'_>,
+) -> Result<Vec<(String, Option<String>, i64, i64)>, StoreError> {
+    use requests::Column as C;
+    let hour = match conn.get_database_backend() {
+        DbBackend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 3600) AS BIGINT)",
+        // Stored as RFC 3339 text, which strftime reads.
+        _ => "CAST(strftime('%s', created_at) AS INTEGER) / 3600",
+    };
+    Ok(period
+        .all()
+        .filter(C::Confidential.eq(true))
+        .select_only()
+        .column(C::AdministrationCode)
+        .column(C::CategoryCode)
+        .column_as(Expr::cust(hour), "hour")
+        .column_as(C::Id.count(), "n")
+        .group_by(C::AdministrationCode)
+        .group_by(C::CategoryCode)
+        .group_by(Expr::cust(hour))
+        .into_tuple()
+        .all(conn)
+        .await?)
 }
 
 pub async fn count(

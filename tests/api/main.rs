@@ -22,6 +22,7 @@ mod schema;
 mod search;
 mod smtp_sink;
 mod startup;
+mod stats;
 mod submit;
 mod support;
 mod web;

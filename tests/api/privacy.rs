@@ -353,20 +353,6 @@ async fn only_the_handling_administration_writes_to_the_resident() {
 }
 
 #[tokio::test]
-async fn statistics_refuse_periods_narrow_enough_to_single_out_a_request() {
-    let app = spawn_app().await;
-    let admin = app.token("admin-cecilia", &["admin"], &[]);
-    let narrow = app
-        .gql_as(
-            &admin,
-            "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) { total } }",
-            json!({ "f": "2026-11-26T10:00:00Z", "t": "2026-11-26T10:05:00Z" }),
-        )
-        .await;
-    assert_eq!(field(&narrow), "to", "{narrow}");
-}
-
-#[tokio::test]
 async fn a_request_may_be_merged_only_into_one_the_handler_reads_in_full() {
     let app = spawn_app().await;
     let (kc_request, _) = submit_with_contact(&app, "Hej, jag undrar en sak om mitt ärende").await;

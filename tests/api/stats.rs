@@ -1,0 +1,192 @@
+//! Statistics without singling anyone out: whole Swedish days, and
+//! confidential categories counted only in cells of at least five.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, field, spawn_app};
+
+const STATS: &str = "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) {
+    from to total byChannel { key count } byStatus { key count }
+    byCategory { key count suppressed } byAdministration { key count suppressed }
+    firstResponseDays { count } triagedShare } }";
+
+async fn stats(app: &TestApp, token: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Value {
+    let answer = app
+        .gql_as(token, STATS, json!({ "f": from, "t": to }))
+        .await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    answer["data"]["stats"].clone()
+}
+
+fn admin(app: &TestApp) -> String {
+    app.token("admin-cecilia", &["admin"], &[])
+}
+
+/// The entry for `key` in a list of counts, or null.
+fn entry<'a>(list: &'a Value, key: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|c| c["key"] == key))
+        .unwrap_or(&Value::Null)
+}
+
+async fn submit_in(app: &TestApp, category: &str, text: &str) {
+    let p = app
+        .submit(json!({ "description": text, "categoryHint": category }))
+        .await;
+    assert_eq!(p["request"]["category"], category, "{p}");
+}
+
+#[tokio::test]
+async fn two_periods_a_few_milliseconds_apart_give_identical_figures() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Gatlampan på Storgatan är trasig" }))
+        .await;
+    let reference = p["request"]["reference"].as_str().unwrap();
+    let read = app
+        .gql_as(
+            &app.handler("tf-anna", &["TF"]),
+            "query($r: String!) { requestByReference(reference: $r) { createdAt } }",
+            json!({ "r": reference }),
+        )
+        .await;
+    let created: DateTime<Utc> =
+        serde_json::from_value(read["data"]["requestByReference"]["createdAt"].clone())
+            .unwrap_or_else(|e| panic!("{e}: {read}"));
+    let admin = admin(&app);
+
+    // The first period starts with the request, the second just after it:
+    // their difference was the request itself.
+    let with = stats(&app, &admin, created, created + Duration::days(1)).await;
+    let shifted = Duration::milliseconds(2);
+    let without = stats(
+        &app,
+        &admin,
+        created + shifted,
+        created + Duration::days(1) + shifted,
+    )
+    .await;
+
+    assert_eq!(with, without);
+    assert_eq!(with["total"], 1, "{with}");
+    let from: DateTime<Utc> = serde_json::from_value(with["from"].clone()).unwrap();
+    let to: DateTime<Utc> = serde_json::from_value(with["to"].clone()).unwrap();
+    assert!(from <= created && created < to, "{with}");
+    let local = from.with_timezone(&chrono_tz::Europe::Stockholm);
+    assert_eq!(
+        local.format("%H:%M:%S%.f").to_string(),
+        "00:00:00",
+        "periods start at Swedish midnight: {with}"
+    );
+}
+
+#[tokio::test]
+async fn a_period_shorter_than_a_day_counts_its_whole_swedish_day_and_an_inverted_one_is_refused() {
+    let app = spawn_app().await;
+    let admin = admin(&app);
+    let from: DateTime<Utc> = "2026-11-26T10:00:00Z".parse().unwrap();
+    let narrow = stats(&app, &admin, from, from + Duration::minutes(5)).await;
+    let instant = |v: &Value| serde_json::from_value::<DateTime<Utc>>(v.clone()).unwrap();
+    assert_eq!(
+        instant(&narrow["from"]),
+        "2026-11-25T23:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        "{narrow}"
+    );
+    assert_eq!(
+        instant(&narrow["to"]),
+        "2026-11-26T23:00:00Z".parse::<DateTime<Utc>>().unwrap(),
+        "{narrow}"
+    );
+    let backwards = app
+        .gql_as(&admin, STATS, json!({ "f": from, "t": from }))
+        .await;
+    assert_eq!(field(&backwards), "to", "{backwards}");
+}
+
+#[tokio::test]
+async fn a_confidential_category_with_one_to_four_requests_is_shown_suppressed_and_left_out_of_every_total()
+ {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
+    }
+    for street in ["Storgatan", "Kungsgatan"] {
+        submit_in(
+            &app,
+            "street_lighting",
+            &format!("Gatlampan på {street} är trasig"),
+        )
+        .await;
+    }
+    let now = Utc::now();
+    let (from, to) = (now - Duration::hours(1), now + Duration::hours(1));
+
+    let s = stats(&app, &admin(&app), from, to).await;
+    let suppressed = |key: &str| json!({ "key": key, "count": null, "suppressed": true });
+    assert_eq!(
+        entry(&s["byCategory"], "financial_assistance"),
+        &suppressed("financial_assistance"),
+        "{s}"
+    );
+    assert_eq!(entry(&s["byAdministration"], "SOC"), &suppressed("SOC"));
+    assert_eq!(
+        entry(&s["byCategory"], "street_lighting"),
+        &json!({ "key": "street_lighting", "count": 2, "suppressed": false })
+    );
+    // Nothing to subtract: every figure leaves the three out.
+    assert_eq!(s["total"], 2, "{s}");
+    assert_eq!(s["byChannel"], json!([{ "key": "WEB", "count": 2 }]));
+    assert_eq!(s["byStatus"], json!([{ "key": "QUEUED", "count": 2 }]));
+
+    let soc = app.handler("soc-sara", &["SOC"]);
+    let own = stats(&app, &soc, from, to).await;
+    assert_eq!(
+        entry(&own["byCategory"], "financial_assistance"),
+        &json!({ "key": "financial_assistance", "count": 3, "suppressed": false }),
+        "the administration's own handlers read these requests anyway: {own}"
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_category_with_five_requests_in_a_day_shows_its_count() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
+    }
+    submit_in(
+        &app,
+        "substance_abuse_support",
+        "Jag vill ha stöd för mitt alkoholmissbruk",
+    )
+    .await;
+    let now = Utc::now();
+
+    let s = stats(
+        &app,
+        &admin(&app),
+        now - Duration::hours(1),
+        now + Duration::hours(1),
+    )
+    .await;
+    assert_eq!(
+        entry(&s["byCategory"], "financial_assistance"),
+        &json!({ "key": "financial_assistance", "count": 5, "suppressed": false }),
+        "{s}"
+    );
+    assert_eq!(
+        entry(&s["byCategory"], "substance_abuse_support"),
+        &json!({ "key": "substance_abuse_support", "count": null, "suppressed": true })
+    );
+    assert_eq!(
+        entry(&s["byAdministration"], "SOC"),
+        &json!({ "key": "SOC", "count": 5, "suppressed": true }),
+        "the single request is withheld from its administration too"
+    );
+    assert_eq!(s["total"], 5);
+    assert_eq!(
+        s["byChannel"],
+        json!([]),
+        "channel, status and durations describe the open requests"
+    );
+}
