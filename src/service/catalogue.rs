@@ -116,12 +116,14 @@ pub async fn install_catalogue(
 }
 
 impl Services {
-    /// Takes one anonymous preview (classify, answers) from `client`'s
-    /// budget: each costs real CPU, and anyone may ask. Staff are not
-    /// counted.
+    /// Takes one preview (classify, answers) from a resident's budget,
+    /// counted like submissions (per address, or per subject when signed
+    /// in): each costs real CPU, and anyone may ask. Staff are not counted.
     pub fn preview_budget(&self, caller: &Caller, client: IpAddr) -> Result<(), ServiceError> {
-        if caller.actor().is_none() && self.inner.preview_limiter.reserve(client).is_none() {
-            tracing::warn!(%client, "anonymous previews over the address's budget: refused");
+        if let Some(key) = super::submit::budget_key(caller, client)
+            && self.inner.preview_limiter.reserve(key).is_none()
+        {
+            tracing::warn!("previews over a resident's budget: refused");
             return Err(ServiceError::RateLimited);
         }
         Ok(())

@@ -185,8 +185,8 @@ struct Inner {
     /// Residents' submissions: anonymous ones per client address, signed-in
     /// ones per subject.
     submit_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
-    /// Anonymous classify and answers previews per client address.
-    preview_limiter: rate_limit::AddressLimiter,
+    /// Residents' classify and answers previews, counted as submissions are.
+    preview_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
@@ -225,7 +225,7 @@ impl Services {
                     settings.submit_max_per_address,
                     settings.submit_window,
                 ),
-                preview_limiter: rate_limit::AddressLimiter::new(
+                preview_limiter: rate_limit::Limiter::new(
                     settings.preview_max_per_address,
                     std::time::Duration::from_secs(60),
                 ),

@@ -433,7 +433,7 @@ pub(super) struct Intake {
 /// Whose budget a submission draws on: an anonymous resident's address, a
 /// signed-in resident's subject (a token is no licence to flood the
 /// queues), or nobody's for staff registering on a resident's behalf.
-fn budget_key(caller: &Caller, client: IpAddr) -> Option<SubmitterKey> {
+pub(super) fn budget_key(caller: &Caller, client: IpAddr) -> Option<SubmitterKey> {
     match caller.actor() {
         None => Some(SubmitterKey::Address(client)),
         Some(actor) if actor.is_staff() => None,

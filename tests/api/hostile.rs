@@ -438,7 +438,7 @@ async fn a_batch_of_aliased_classifications_of_long_texts_is_refused_before_any_
 }
 
 #[tokio::test]
-async fn anonymous_previews_beyond_an_addresss_budget_are_refused_and_staff_are_not_counted() {
+async fn previews_beyond_a_residents_budget_are_refused_and_staff_are_not_counted() {
     let app = spawn_app_with(|c| c.preview_max_per_address = 4).await;
     let classify = "query($t: String!) { classify(text: $t) { category } }";
     let answers = "query($t: String!) { answers(text: $t) { relevance } }";
@@ -458,4 +458,16 @@ async fn anonymous_previews_beyond_an_addresss_budget_are_refused_and_staff_are_
         answer["errors"].is_null(),
         "staff are not counted: {answer}"
     );
+    // A signed-in resident has a budget of their own, wherever they ask from.
+    let resident = app.token("citizen-1", &["citizen"], &[]);
+    for _ in 0..4 {
+        let answer = app
+            .gql_as(&resident, classify, json!({ "t": "Gatlampan är trasig" }))
+            .await;
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+    let answer = app
+        .gql_as(&resident, classify, json!({ "t": "Gatlampan är trasig" }))
+        .await;
+    assert_eq!(code(&answer), "RATE_LIMITED", "{answer}");
 }
