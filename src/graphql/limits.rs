@@ -1,25 +1,38 @@
-//! A cap on aliases per operation. Depth and complexity limits are built
-//! into async-graphql, but aliases of cheap fields (`__typename`) escape the
-//! complexity count and still make the server build huge answers.
+//! Limits on a query document that async-graphql's own depth and
+//! complexity limits leave open, checked as soon as it is parsed: aliases
+//! (aliases of cheap fields such as `__typename` escape the complexity
+//! count and still make the server build huge answers), and the size of the
+//! document once its fragments are expanded. A fragment that spreads the
+//! previous one twice doubles the work of every later check: 25 such
+//! fragments in 1 KB of text kept a core busy for a minute in validation,
+//! before any limit looked at it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Name, ServerError, ServerResult, Variables};
 
-pub struct AliasLimit(pub usize);
+/// Selections a document may expand to, fragments spread out. GraphiQL's
+/// introspection query, the largest legitimate one, expands to a few
+/// hundred.
+pub const MAX_EXPANDED_SELECTIONS: usize = 5_000;
 
-impl ExtensionFactory for AliasLimit {
+pub struct DocumentLimits {
+    pub max_aliases: usize,
+}
+
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension(self.0))
+        Arc::new(DocumentLimitsExtension(self.max_aliases))
     }
 }
 
-struct AliasLimitExtension(usize);
+struct DocumentLimitsExtension(usize);
 
 #[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimitExtension {
+impl Extension for DocumentLimitsExtension {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -28,12 +41,21 @@ impl Extension for AliasLimitExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&document);
-        if aliases > self.0 {
+        let size = expanded_size(&document);
+        if size.selections > MAX_EXPANDED_SELECTIONS {
             return Err(ServerError::new(
                 format!(
-                    "query uses {aliases} aliases; at most {} are allowed",
-                    self.0
+                    "query expands to more than {MAX_EXPANDED_SELECTIONS} selections once its \
+                     fragments are spread out"
+                ),
+                None,
+            ));
+        }
+        if size.aliases > self.0 {
+            return Err(ServerError::new(
+                format!(
+                    "query uses {} aliases; at most {} are allowed",
+                    size.aliases, self.0
                 ),
                 None,
             ));
@@ -42,44 +64,112 @@ impl Extension for AliasLimitExtension {
     }
 }
 
-fn count_aliases(document: &ExecutableDocument) -> usize {
-    let in_operations: usize = document
-        .operations
-        .iter()
-        .map(|(_, op)| in_selection_set(&op.node.selection_set.node))
-        .sum();
-    let in_fragments: usize = document
-        .fragments
-        .values()
-        .map(|f| in_selection_set(&f.node.selection_set.node))
-        .sum();
-    in_operations + in_fragments
+/// Selections and aliases of a document with every fragment spread out
+/// where it is used, counted without spreading anything out: each
+/// fragment's own size is worked out once and then added where it is used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Size {
+    selections: usize,
+    aliases: usize,
 }
 
-fn in_selection_set(set: &SelectionSet) -> usize {
-    set.items
+impl Size {
+    fn add(self, other: Self) -> Self {
+        Self {
+            selections: self.selections.saturating_add(other.selections),
+            aliases: self.aliases.saturating_add(other.aliases),
+        }
+    }
+}
+
+fn expanded_size(document: &ExecutableDocument) -> Size {
+    let mut sizes = Sizes {
+        document,
+        known: HashMap::new(),
+    };
+    document
+        .operations
         .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some())
-                    + in_selection_set(&field.node.selection_set.node)
-            }
-            Selection::InlineFragment(inline) => in_selection_set(&inline.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+        .map(|(_, op)| sizes.of_set(&op.node.selection_set.node))
+        .fold(Size::default(), Size::add)
+}
+
+struct Sizes<'a> {
+    document: &'a ExecutableDocument,
+    /// Each fragment's expanded size; `None` while it is being worked out,
+    /// so that a fragment spreading itself (refused later by validation)
+    /// counts as empty instead of recursing for ever.
+    known: HashMap<&'a Name, Option<Size>>,
+}
+
+impl<'a> Sizes<'a> {
+    fn of_set(&mut self, set: &'a SelectionSet) -> Size {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(field) => Size {
+                    selections: 1,
+                    aliases: usize::from(field.node.alias.is_some()),
+                }
+                .add(self.of_set(&field.node.selection_set.node)),
+                Selection::InlineFragment(inline) => Size {
+                    selections: 1,
+                    aliases: 0,
+                }
+                .add(self.of_set(&inline.node.selection_set.node)),
+                Selection::FragmentSpread(spread) => Size {
+                    selections: 1,
+                    aliases: 0,
+                }
+                .add(self.of_fragment(&spread.node.fragment_name.node)),
+            })
+            .fold(Size::default(), Size::add)
+    }
+
+    fn of_fragment(&mut self, name: &'a Name) -> Size {
+        if let Some(known) = self.known.get(name) {
+            return known.unwrap_or_default();
+        }
+        let Some(fragment) = self.document.fragments.get(name) else {
+            return Size::default();
+        };
+        self.known.insert(name, None);
+        let size = self.of_set(&fragment.node.selection_set.node);
+        self.known.insert(name, Some(size));
+        size
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::count_aliases;
+    use super::*;
+
+    fn size(query: &str) -> Size {
+        expanded_size(&async_graphql::parser::parse_query(query).unwrap())
+    }
 
     #[test]
-    fn aliases_are_counted_in_operations_and_fragments() {
-        let doc = async_graphql::parser::parse_query(
-            "query { a: catalogue { b: categories { code } } ...F } fragment F on QueryRoot { c: __typename }",
-        )
-        .unwrap();
-        assert_eq!(count_aliases(&doc), 3);
+    fn aliases_in_a_fragment_count_wherever_it_is_spread() {
+        let doc = "query { a: catalogue { b: categories { code } } ...F x: catalogue { ...F } } \
+                   fragment F on QueryRoot { c: __typename }";
+        assert_eq!(size(doc).aliases, 5, "a, b, x and c twice");
+    }
+
+    #[test]
+    fn fragments_that_double_each_other_count_as_what_they_expand_to_without_expanding_them() {
+        let mut doc = String::from("{ ...F40 } fragment F0 on QueryRoot { __typename } ");
+        for level in 1..=40 {
+            let below = level - 1;
+            doc.push_str(&format!(
+                "fragment F{level} on QueryRoot {{ ...F{below} ...F{below} }} "
+            ));
+        }
+        assert!(size(&doc).selections > MAX_EXPANDED_SELECTIONS);
+    }
+
+    #[test]
+    fn a_fragment_that_spreads_itself_does_not_hang_the_count() {
+        let doc = "{ ...F } fragment F on QueryRoot { __typename ...F }";
+        assert_eq!(size(doc).selections, 3);
     }
 }

@@ -66,7 +66,9 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .limit_directives(MAX_DIRECTIVES_PER_FIELD)
-    .extension(limits::AliasLimit(limits.max_aliases))
+    .extension(limits::DocumentLimits {
+        max_aliases: limits.max_aliases,
+    })
     .extension(crate::http::metrics::GraphqlMetrics)
     // Last, so that it stands in for the parser alone.
     .extension(parse_cache::ParseCache::new(PARSED_QUERIES));

@@ -71,6 +71,7 @@ impl Writer {
                 waiting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
                 fault: std::sync::Mutex::new(None),
+                proven: std::sync::atomic::AtomicBool::new(false),
             })
         });
         Self { db, group }
@@ -122,8 +123,18 @@ impl Writer {
     /// the disk), so that a server taken out of rotation finds its way
     /// back once the disk has room.
     pub async fn check(&self) -> Result<(), StoreError> {
-        let Some((fault, since)) = self.group.as_ref().and_then(|g| g.fault()) else {
+        let Some(group) = &self.group else {
             return Ok(());
+        };
+        let (fault, since) = match group.fault() {
+            Some(fault) => fault,
+            None if group.proven.load(Ordering::SeqCst) => return Ok(()),
+            None => (
+                "no commit yet since the start".to_owned(),
+                Instant::now()
+                    .checked_sub(FAULT_HOLD)
+                    .unwrap_or_else(Instant::now),
+            ),
         };
         if since.elapsed() < FAULT_HOLD {
             return Err(lost(&format!("writes are failing: {fault}")));
@@ -161,6 +172,10 @@ struct Group {
     next_id: AtomicU64,
     /// Why and when the last group failed, until one succeeds again.
     fault: std::sync::Mutex<Option<(String, Instant)>>,
+    /// Whether a commit has succeeded since the process started: until
+    /// then readiness is proven by a test write, so that a server started
+    /// on a full disk is not put into rotation.
+    proven: std::sync::atomic::AtomicBool,
 }
 
 struct Turn {
@@ -307,7 +322,10 @@ impl Group {
                 Err(e) => Err(e.to_string()),
             };
             match &result {
-                Ok(()) => self.clear_fault(),
+                Ok(()) => {
+                    self.proven.store(true, Ordering::SeqCst);
+                    self.clear_fault();
+                }
                 Err(e) => {
                     tracing::error!(error = %e, members, "group commit failed; nothing in it was acknowledged");
                     self.discard(&mut turn, e).await;

@@ -387,6 +387,31 @@ async fn concurrent_batches_of_aliased_guesses_evaluate_no_more_guesses_than_the
     );
 }
 
+#[tokio::test]
+async fn a_small_query_whose_fragments_double_each_other_is_refused_before_it_is_validated() {
+    let app = spawn_app().await;
+    // 1 KB of text that expands to 2^25 selections: validating it took a
+    // minute of CPU before this limit.
+    let mut query = String::from("{ ...F25 } fragment F0 on QueryRoot { __typename } ");
+    for level in 1..=25 {
+        let below = level - 1;
+        query.push_str(&format!(
+            "fragment F{level} on QueryRoot {{ ...F{below} ...F{below} }} "
+        ));
+    }
+    let answer = app.gql(&query, json!({})).await;
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("fragments")),
+        "{answer}"
+    );
+    // GraphiQL's introspection query, fragments and all, is still fine.
+    let answer = app.gql("{ ...A } fragment A on QueryRoot { catalogue { ...B } } fragment B on Catalogue { administrations { code } }", json!({})).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+}
+
 /// A text of `words` random-looking words nobody's vocabulary knows.
 fn gibberish(words: usize) -> String {
     (0..words)
