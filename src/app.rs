@@ -15,7 +15,8 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::delivery::{Deliverer, LogSms, Mailer, WebhookSender};
 use crate::domain::calendar::WorkingCalendar;
-use crate::domain::classifier::BayesClassifier;
+use crate::domain::catalogue::Catalogue;
+use crate::domain::classifier::{LinearClassifier, TrainedModel};
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::secrets::{self, SecretSpec};
@@ -45,6 +46,8 @@ pub enum StartupError {
     Knowledge(#[from] service::knowledge::KnowledgeInstallError),
     #[error("cannot load the knowledge base into its index: {0}")]
     KnowledgeIndex(service::ServiceError),
+    #[error("cannot train the classifier: {0}")]
+    Training(String),
     #[error("cannot load the classifier's corrections: {0}")]
     Corrections(service::ServiceError),
     #[error("authentication set-up: {0}")]
@@ -144,7 +147,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     tracing::info!(database = %redact(&url), "database ready and migrated");
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
-    let classifier = Box::new(BayesClassifier::new(&catalogue));
+    let classifier = Box::new(LinearClassifier::new(trained_model(&catalogue).await?));
     let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
     let (search_key, origin) = secrets::resolve(&SecretSpec {
         what: "personal-number search key",
@@ -312,6 +315,34 @@ fn knowledge_file(config: &Config) -> Result<Option<(String, String)>, StartupEr
         .as_deref()
         .map(|path| read_file("knowledge-base", path))
         .transpose()
+}
+
+/// The classifier trained on the shipped corpus and this catalogue. It
+/// takes about a second, off the async workers; a process that starts many
+/// servers on one catalogue (the tests) trains once.
+async fn trained_model(catalogue: &Catalogue) -> Result<Arc<TrainedModel>, StartupError> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    static MODELS: tokio::sync::Mutex<BTreeMap<u64, Arc<TrainedModel>>> =
+        tokio::sync::Mutex::const_new(BTreeMap::new());
+    let mut hasher = DefaultHasher::new();
+    format!("{:?}", catalogue.categories()).hash(&mut hasher);
+    let key = hasher.finish();
+    let mut models = MODELS.lock().await;
+    if let Some(model) = models.get(&key) {
+        return Ok(model.clone());
+    }
+    let started = std::time::Instant::now();
+    let owned = catalogue.clone();
+    let model = tokio::task::spawn_blocking(move || TrainedModel::shipped(&owned))
+        .await
+        .map_err(|e| StartupError::Training(e.to_string()))?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "classifier trained on the corpus and the catalogue"
+    );
+    let model = Arc::new(model);
+    models.insert(key, model.clone());
+    Ok(model)
 }
 
 fn catalogue_source(config: &Config) -> Result<CatalogueSource, StartupError> {

@@ -35,6 +35,9 @@ const EN_MARKERS: &[&str] = &[
 /// words, and the time words every kind of complaint shares.
 const STOP_WORDS: &[&str] = &[
     // Swedish
+    "hant",
+    "hande",
+    "hander",
     "och",
     "att",
     "det",
@@ -370,6 +373,8 @@ const STOP_WORDS: &[&str] = &[
     "ought",
     "anything",
     "something",
+    "happened",
+    "happens",
 ];
 
 /// Detects Swedish or English from function words and Swedish letters;
@@ -603,6 +608,12 @@ struct Token {
     /// Capitalised inside a sentence: most likely a street or place name,
     /// which must not be read as a compound ("Tallvägen" is no road matter).
     proper: bool,
+}
+
+/// How many words of a text carry subject matter (not function words,
+/// greetings or the time words every complaint shares).
+pub fn subject_word_count(text: &str) -> usize {
+    content_tokens(text).len()
 }
 
 /// Words with subject matter: split on anything but letters and digits,

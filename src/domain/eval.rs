@@ -14,6 +14,15 @@ use super::classifier::{Classifier, ClassifyRequest};
 pub struct LabelledCase {
     pub text: String,
     pub category: String,
+    /// Whether the text describes a situation that needs 112 now.
+    #[serde(default)]
+    pub emergency: bool,
+    /// "sv", "en" or another ISO 639-1 code, when the writer said.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Who wrote it: cross-validation holds out one writer at a time.
+    #[serde(default)]
+    pub writer: Option<String>,
 }
 
 /// One case per non-blank line, as `{"text": …, "category": …}`.

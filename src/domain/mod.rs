@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod classifier;
 pub mod contact;
+pub mod corpus;
 pub mod disclosure;
 pub mod eval;
 pub mod history;

@@ -1,7 +1,7 @@
 //! Routing quality through the API, and the held-out set in tests/fixtures.
 
 use envagin::domain::catalogue::Catalogue;
-use envagin::domain::classifier::BayesClassifier;
+use envagin::domain::classifier::{LinearClassifier, TrainedModel};
 use envagin::domain::eval::{evaluate, parse_jsonl};
 use serde_json::{Value, json};
 
@@ -15,7 +15,8 @@ fn the_held_out_set_meets_the_routing_targets_at_the_default_threshold() {
     let input = include_str!("../fixtures/heldout.jsonl");
     let cases = parse_jsonl(input).expect("fixture parses");
     let catalogue = Catalogue::sample().expect("sample catalogue");
-    let report = evaluate(&BayesClassifier::new(&catalogue), &catalogue, &cases, 0.4);
+    let classifier = LinearClassifier::new(std::sync::Arc::new(TrainedModel::shipped(&catalogue)));
+    let report = evaluate(&classifier, &catalogue, &cases, 0.4);
     let figures = report.at(0.4);
     assert!(cases.len() >= 80);
     assert!(report.category_accuracy() >= 0.90, "{report}");
