@@ -17,6 +17,7 @@ use crate::delivery::{Deliverer, LogSms, Mailer, WebhookSender};
 use crate::domain::calendar::WorkingCalendar;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::classifier::{LinearClassifier, TrainedModel};
+use crate::domain::routing::Thresholds;
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
 use crate::secrets::{self, SecretSpec};
@@ -159,7 +160,10 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     tracing::info!("personal-number search key {origin}");
     let settings = Settings {
         search_key,
-        triage_threshold: config.triage_threshold,
+        thresholds: Thresholds {
+            triage: config.triage_threshold,
+            confidential: config.confidential_threshold,
+        },
         lookup_failures: config.lookup_failures,
         lookup_window: Duration::from_secs(config.lookup_window_secs),
         submit_max_per_address: config.submit_max_per_address,

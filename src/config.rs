@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4, value_parser = parse_unit_interval)]
     pub triage_threshold: f64,
 
+    /// Confidence needed to route into social services or care, or away
+    /// from them when the text may belong there (0–1). Below it the request
+    /// waits in triage, its words hidden from the contact centre.
+    #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = 0.8, value_parser = parse_unit_interval)]
+    pub confidential_threshold: f64,
+
     /// Local non-working days besides Swedish public holidays, e.g.
     /// `2026-05-15,2026-11-20` (klämdagar), for service-level due dates.
     #[arg(long, env = "ENVAGIN_EXTRA_NON_WORKING_DAYS", default_value = "", value_parser = parse_days)]

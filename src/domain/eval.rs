@@ -2,13 +2,15 @@
 //! model or the catalogue, and the choice of triage threshold, rest on
 //! figures rather than on impressions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::Deserialize;
 
+use super::Language;
 use super::catalogue::Catalogue;
-use super::classifier::{Classifier, ClassifyRequest};
+use super::classifier::{Classification, Classifier, ClassifyRequest};
+use super::routing::{Thresholds, route};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LabelledCase {
@@ -35,71 +37,67 @@ pub fn parse_jsonl(input: &str) -> Result<Vec<LabelledCase>, String> {
         .collect()
 }
 
-/// The classifier's verdict on one case, kept so that any threshold can be
-/// applied afterwards without classifying again.
+/// The classifier's verdict on one case, kept so that any thresholds can
+/// be applied afterwards without classifying again.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    pub text: String,
-    pub expected: String,
-    pub predicted: String,
-    pub confidence: f64,
-    pub same_administration: bool,
+    pub case: LabelledCase,
+    pub classification: Classification,
 }
 
 impl Outcome {
+    pub fn predicted(&self) -> &str {
+        self.classification
+            .best()
+            .map_or("", |b| b.category.as_str())
+    }
+
     pub fn correct(&self) -> bool {
-        self.expected == self.predicted
+        self.case.category == self.predicted()
+    }
+
+    fn language(&self) -> Language {
+        match self.case.language.as_deref() {
+            Some("en") => Language::En,
+            _ => Language::Sv,
+        }
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct EvalReport {
-    pub threshold: f64,
-    pub outcomes: Vec<Outcome>,
-}
-
-/// Figures at one threshold.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ThresholdFigures {
-    pub threshold: f64,
-    /// Share of auto-routed requests that went to the right category.
-    pub auto_routed_accuracy: f64,
-    /// Share of all requests left for a person to classify.
-    pub triage_share: f64,
-}
-
-pub fn evaluate(
-    classifier: &dyn Classifier,
-    catalogue: &Catalogue,
-    cases: &[LabelledCase],
-    threshold: f64,
-) -> EvalReport {
-    let administration = |code: &str| catalogue.category(code).map(|c| c.administration.clone());
-    let outcomes = cases
+pub fn classify_all(classifier: &dyn Classifier, cases: &[LabelledCase]) -> Vec<Outcome> {
+    cases
         .iter()
-        .map(|case| {
-            let c = classifier.classify(&ClassifyRequest {
+        .map(|case| Outcome {
+            classification: classifier.classify(&ClassifyRequest {
                 text: &case.text,
                 category_hint: None,
-            });
-            let (predicted, confidence) = c
-                .best()
-                .map_or((String::new(), 0.0), |b| (b.category.clone(), b.confidence));
-            let same_administration = administration(&predicted).is_some()
-                && administration(&predicted) == administration(&case.category);
-            Outcome {
-                text: case.text.clone(),
-                expected: case.category.clone(),
-                predicted,
-                confidence,
-                same_administration,
-            }
+            }),
+            case: case.clone(),
         })
-        .collect();
-    EvalReport {
-        threshold,
-        outcomes,
-    }
+        .collect()
+}
+
+/// What routing did with a set of labelled requests at some thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figures {
+    pub thresholds: Thresholds,
+    pub cases: usize,
+    /// Best guess right, whether or not it was routed.
+    pub category_accuracy: f64,
+    pub administration_accuracy: f64,
+    /// Share of all requests left for a person to classify.
+    pub triage_share: f64,
+    /// Share of routed requests that went to the right category.
+    pub auto_routed_accuracy: f64,
+    /// Routed requests that crossed the confidential boundary (social
+    /// services and care on one side, everything else on the other).
+    pub crossings: usize,
+    pub emergencies: usize,
+    pub emergency_recall: f64,
+    /// Share of ordinary requests that were told to call 112.
+    pub false_alarms: f64,
+    /// Category accuracy per language label of the cases.
+    pub by_language: BTreeMap<String, (usize, f64)>,
 }
 
 fn share(part: usize, whole: usize) -> f64 {
@@ -110,85 +108,136 @@ fn share(part: usize, whole: usize) -> f64 {
     }
 }
 
-impl EvalReport {
-    pub fn category_accuracy(&self) -> f64 {
-        let right = self.outcomes.iter().filter(|o| o.correct()).count();
-        share(right, self.outcomes.len())
-    }
-
-    pub fn administration_accuracy(&self) -> f64 {
-        let right = self
-            .outcomes
-            .iter()
-            .filter(|o| o.same_administration)
-            .count();
-        share(right, self.outcomes.len())
-    }
-
-    pub fn at(&self, threshold: f64) -> ThresholdFigures {
-        let auto: Vec<&Outcome> = self
-            .outcomes
-            .iter()
-            .filter(|o| o.confidence >= threshold)
-            .collect();
-        let right = auto.iter().filter(|o| o.correct()).count();
-        ThresholdFigures {
-            threshold,
-            auto_routed_accuracy: share(right, auto.len()),
-            triage_share: share(self.outcomes.len() - auto.len(), self.outcomes.len()),
+pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Thresholds) -> Figures {
+    let administration = |code: &str| catalogue.category(code).map(|c| c.administration.as_str());
+    let confidential = |code: &str| {
+        catalogue
+            .category(code)
+            .is_some_and(|c| catalogue.is_confidential(c))
+    };
+    let (mut routed, mut routed_right, mut crossings) = (0, 0, 0);
+    let (mut emergencies, mut caught, mut alarms) = (0, 0, 0);
+    let mut by_language: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for o in outcomes {
+        let route = route(
+            catalogue,
+            &o.classification,
+            thresholds,
+            &o.case.text,
+            o.language(),
+        );
+        if let Some(category) = &route.category {
+            routed += 1;
+            routed_right += usize::from(*category == o.case.category);
+            crossings += usize::from(confidential(category) != confidential(&o.case.category));
         }
-    }
-
-    /// Figures for each candidate threshold, for choosing the default.
-    pub fn thresholds(&self, thresholds: &[f64]) -> Vec<ThresholdFigures> {
-        thresholds.iter().map(|t| self.at(*t)).collect()
-    }
-
-    /// Wrong (expected → predicted) pairs, most frequent first, with the
-    /// texts that fell into them.
-    pub fn confusions(&self) -> Vec<((String, String), Vec<&str>)> {
-        let mut pairs: HashMap<(String, String), Vec<&str>> = HashMap::new();
-        for o in self.outcomes.iter().filter(|o| !o.correct()) {
-            pairs
-                .entry((o.expected.clone(), o.predicted.clone()))
-                .or_default()
-                .push(&o.text);
+        let alarmed = route.emergency_advice.is_some();
+        if o.case.emergency {
+            emergencies += 1;
+            caught += usize::from(alarmed);
+        } else {
+            alarms += usize::from(alarmed);
         }
-        let mut pairs: Vec<_> = pairs.into_iter().collect();
-        pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-        pairs
+        let language = o.case.language.clone().unwrap_or_else(|| "?".into());
+        let entry = by_language.entry(language).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(o.correct());
+    }
+    let right = outcomes.iter().filter(|o| o.correct()).count();
+    let same_administration = outcomes
+        .iter()
+        .filter(|o| {
+            administration(o.predicted()).is_some()
+                && administration(o.predicted()) == administration(&o.case.category)
+        })
+        .count();
+    Figures {
+        thresholds,
+        cases: outcomes.len(),
+        category_accuracy: share(right, outcomes.len()),
+        administration_accuracy: share(same_administration, outcomes.len()),
+        triage_share: share(outcomes.len() - routed, outcomes.len()),
+        auto_routed_accuracy: share(routed_right, routed),
+        crossings,
+        emergencies,
+        emergency_recall: share(caught, emergencies),
+        false_alarms: share(alarms, outcomes.len() - emergencies),
+        by_language: by_language
+            .into_iter()
+            .map(|(l, (n, right))| (l, (n, share(right, n))))
+            .collect(),
     }
 }
 
-const SHOWN_CONFUSIONS: usize = 10;
+/// Wrong (expected → predicted) pairs, most frequent first, with the
+/// texts that fell into them.
+pub fn confusions(outcomes: &[Outcome]) -> Vec<((String, String), Vec<&str>)> {
+    let mut pairs: HashMap<(String, String), Vec<&str>> = HashMap::new();
+    for o in outcomes.iter().filter(|o| !o.correct()) {
+        pairs
+            .entry((o.case.category.clone(), o.predicted().to_owned()))
+            .or_default()
+            .push(&o.case.text);
+    }
+    let mut pairs: Vec<_> = pairs.into_iter().collect();
+    pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    pairs
+}
 
-impl fmt::Display for EvalReport {
+/// Category accuracy per expected category, worst first.
+pub fn by_category(outcomes: &[Outcome]) -> Vec<(String, usize, f64)> {
+    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for o in outcomes {
+        let entry = counts.entry(&o.case.category).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(o.correct());
+    }
+    let mut rows: Vec<(String, usize, f64)> = counts
+        .into_iter()
+        .map(|(c, (n, right))| (c.to_owned(), n, share(right, n)))
+        .collect();
+    rows.sort_by(|a, b| a.2.total_cmp(&b.2).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
+impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = self.at(self.threshold);
-        writeln!(f, "cases: {}", self.outcomes.len())?;
+        let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+        writeln!(f, "cases                    {}", self.cases)?;
         writeln!(
             f,
-            "category accuracy: {:.1} %",
-            100.0 * self.category_accuracy()
+            "category                 {}",
+            pct(self.category_accuracy)
         )?;
         writeln!(
             f,
-            "administration accuracy: {:.1} %",
-            100.0 * self.administration_accuracy()
+            "administration           {}",
+            pct(self.administration_accuracy)
         )?;
         writeln!(
             f,
-            "auto-routed accuracy (confidence >= {}): {:.1} %",
-            self.threshold,
-            100.0 * at.auto_routed_accuracy
+            "triage                   {}   (threshold {}, confidential {})",
+            pct(self.triage_share),
+            self.thresholds.triage,
+            self.thresholds.confidential
         )?;
-        writeln!(f, "triage share: {:.1} %", 100.0 * at.triage_share)?;
-        writeln!(f, "worst confusions (expected → predicted):")?;
-        for ((expected, predicted), texts) in self.confusions().iter().take(SHOWN_CONFUSIONS) {
-            writeln!(f, "  {expected} → {predicted}: {}", texts.len())?;
-            for text in texts.iter().take(2) {
-                writeln!(f, "      \"{text}\"")?;
-            }
+        writeln!(
+            f,
+            "auto-routed correct      {}",
+            pct(self.auto_routed_accuracy)
+        )?;
+        writeln!(f, "confidential crossings   {}", self.crossings)?;
+        if self.emergencies > 0 {
+            writeln!(
+                f,
+                "emergency recall         {}   ({} emergencies)",
+                pct(self.emergency_recall),
+                self.emergencies
+            )?;
+            writeln!(f, "false 112 alarms         {}", pct(self.false_alarms))?;
+        }
+        for (language, (n, accuracy)) in &self.by_language {
+            writeln!(f, "category, {language:<3} ({n:>4})    {}", pct(*accuracy))?;
         }
         Ok(())
     }
@@ -209,7 +258,11 @@ mod tests {
                     confidence: self.1,
                 }],
                 explanation: String::new(),
+                emergency: 0.0,
             }
+        }
+        fn emergency(&self, _: &str) -> f64 {
+            0.0
         }
         fn learn(&self, _: &str, _: &str) {}
     }
@@ -235,22 +288,40 @@ mod tests {
         assert!(err.starts_with("line 2"), "{err}");
     }
 
+    const AT: Thresholds = Thresholds {
+        triage: 0.5,
+        confidential: 0.8,
+    };
+
     #[test]
     fn accuracy_counts_categories_and_administrations_separately() {
         let catalogue = Catalogue::sample().unwrap();
-        let report = evaluate(&Always("street_lighting", 0.9), &catalogue, &cases(), 0.5);
-        assert!((report.category_accuracy() - 1.0 / 3.0).abs() < 1e-9);
-        assert!((report.administration_accuracy() - 2.0 / 3.0).abs() < 1e-9);
-        assert_eq!(report.confusions().len(), 2);
+        let outcomes = classify_all(&Always("street_lighting", 0.9), &cases());
+        let f = figures(&catalogue, &outcomes, AT);
+        assert!((f.category_accuracy - 1.0 / 3.0).abs() < 1e-9);
+        assert!((f.administration_accuracy - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(confusions(&outcomes).len(), 2);
+        assert_eq!(by_category(&outcomes)[0].2, 0.0);
     }
 
     #[test]
     fn requests_below_the_threshold_count_as_triage() {
         let catalogue = Catalogue::sample().unwrap();
-        let report = evaluate(&Always("street_lighting", 0.4), &catalogue, &cases(), 0.5);
-        let figures = report.thresholds(&[0.3, 0.5]);
-        assert_eq!(figures[0].triage_share, 0.0);
-        assert_eq!(figures[1].triage_share, 1.0);
-        assert!(report.to_string().contains("triage share: 100.0 %"));
+        let outcomes = classify_all(&Always("street_lighting", 0.4), &cases());
+        let low = Thresholds { triage: 0.3, ..AT };
+        assert_eq!(figures(&catalogue, &outcomes, low).triage_share, 0.0);
+        let f = figures(&catalogue, &outcomes, AT);
+        assert_eq!(f.triage_share, 1.0);
+        assert!(
+            f.to_string().contains("triage                   100.0 %"),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn a_routed_request_on_the_wrong_side_of_the_confidential_boundary_is_a_crossing() {
+        let catalogue = Catalogue::sample().unwrap();
+        let outcomes = classify_all(&Always("financial_assistance", 0.95), &cases());
+        assert_eq!(figures(&catalogue, &outcomes, AT).crossings, 3);
     }
 }

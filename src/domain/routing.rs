@@ -5,6 +5,7 @@
 use super::Language;
 use std::ops::Range;
 
+use super::analysis::edit_distance;
 use super::catalogue::{Catalogue, EmergencyRules, Phrase, Priority};
 use super::classifier::Classification;
 use super::status::RequestStatus;
@@ -25,24 +26,38 @@ pub struct Route {
     pub emergency_advice: Option<String>,
 }
 
+/// How sure the classifier must be before a request is routed without a
+/// person looking at it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Below this the request waits in triage.
+    pub triage: f64,
+    /// Routing into a confidential administration (social services,
+    /// care), or away from one the text may well belong to, needs this
+    /// much: a wrong guess shows a resident's words to handlers who must
+    /// not read them.
+    pub confidential: f64,
+}
+
 pub fn route(
     catalogue: &Catalogue,
     classification: &Classification,
-    threshold: f64,
+    thresholds: Thresholds,
     text: &str,
     language: Language,
 ) -> Route {
-    let emergency_advice = emergency_advice(catalogue, text, language);
+    let emergency_advice = emergency_advice(catalogue, text, classification.emergency, language);
     let confident = classification
         .best()
-        .filter(|best| best.confidence >= threshold)
+        .filter(|best| best.confidence >= thresholds.triage)
         .and_then(|best| {
             catalogue
                 .category(&best.category)
                 .map(|c| (c, best.confidence))
         });
-    let mut route = match confident {
-        Some((category, confidence)) => Route {
+    let crossing = crossing_doubt(catalogue, classification, thresholds.confidential);
+    let mut route = match (confident, &crossing) {
+        (Some((category, confidence)), None) => Route {
             status: if category.referral.is_some() {
                 RequestStatus::Referred
             } else {
@@ -61,18 +76,26 @@ pub fn route(
                 .map(|r| r.message.get(language).to_owned()),
             emergency_advice: None,
         },
-        None => Route {
+        _ => Route {
             status: RequestStatus::Triage,
             category: None,
             administration: catalogue.triage_administration().to_owned(),
             queue: catalogue.triage_queue().to_owned(),
             priority: Priority::Normal,
-            confidential: false,
+            // Words that are probably for social services or care stay
+            // secret in triage too: the contact centre routes them from the
+            // suggestion without reading them.
+            confidential: confidential_share(catalogue, classification) >= 0.5,
             confidence: classification.best().map_or(0.0, |b| b.confidence),
-            explanation: format!(
-                "below confidence threshold {threshold}: {}",
-                classification.explanation
-            ),
+            explanation: match crossing {
+                Some(why) if confident.is_some() => {
+                    format!("{why}: {}", classification.explanation)
+                }
+                _ => format!(
+                    "below confidence threshold {}: {}",
+                    thresholds.triage, classification.explanation
+                ),
+            },
             referral: None,
             emergency_advice: None,
         },
@@ -84,11 +107,65 @@ pub fn route(
     route
 }
 
+/// How much of the classifier's belief is on confidential categories.
+fn confidential_share(catalogue: &Catalogue, classification: &Classification) -> f64 {
+    classification
+        .candidates
+        .iter()
+        .filter(|c| {
+            catalogue
+                .category(&c.category)
+                .is_some_and(|d| catalogue.is_confidential(d))
+        })
+        .map(|c| c.confidence)
+        .sum()
+}
+
+/// Why the best guess may not be routed on its own although it clears the
+/// triage threshold: it would cross the confidential boundary on weak
+/// evidence, into a confidential administration or out of one.
+fn crossing_doubt(
+    catalogue: &Catalogue,
+    classification: &Classification,
+    strict: f64,
+) -> Option<String> {
+    let best = classification.best()?;
+    let into = catalogue
+        .category(&best.category)
+        .is_some_and(|c| catalogue.is_confidential(c));
+    let share = confidential_share(catalogue, classification);
+    if into && best.confidence < strict {
+        Some(format!(
+            "confidential category below its threshold {strict}"
+        ))
+    } else if !into && share > 1.0 - strict {
+        Some(format!(
+            "{:.0} % likely confidential, too much to route elsewhere",
+            100.0 * share
+        ))
+    } else {
+        None
+    }
+}
+
+/// Likelihood from the emergency model above which the resident is told
+/// to call 112. Low on purpose: a needless line of advice costs a reader a
+/// second, a missed emergency costs a life. Chosen by cross-validation on
+/// the training corpus (`envagin-eval --folds 5`) for recall first.
+pub const EMERGENCY_ALARM: f64 = 0.2;
+
 /// The 112 advice, in the resident's language, when the text describes
-/// immediate danger.
-pub fn emergency_advice(catalogue: &Catalogue, text: &str, language: Language) -> Option<String> {
+/// immediate danger: by the catalogue's danger phrases, or by the emergency
+/// model's `likelihood` (which also knows situations no phrase lists).
+pub fn emergency_advice(
+    catalogue: &Catalogue,
+    text: &str,
+    likelihood: f64,
+    language: Language,
+) -> Option<String> {
     let rules = catalogue.emergency();
-    describes_danger(rules, text).then(|| rules.advice.get(language).to_owned())
+    (likelihood >= EMERGENCY_ALARM || describes_danger(rules, text))
+        .then(|| rules.advice.get(language).to_owned())
 }
 
 fn describes_danger(rules: &EmergencyRules, text: &str) -> bool {
@@ -129,11 +206,21 @@ fn spans_of(phrase: &[String], clause: &[String], swedish: bool) -> Vec<Range<us
         .filter(|&start| {
             phrase.iter().enumerate().all(|(i, word)| {
                 let token = &clause[start + i];
-                token == word || (swedish && swedish_form_of(token, word, i == 0))
+                token == word
+                    || (swedish && swedish_form_of(token, word, i == 0))
+                    || typo_of(token, word)
             })
         })
         .map(|start| start..start + phrase.len())
         .collect()
+}
+
+/// Words this long are still recognised with one letter wrong, missing or
+/// extra ("medvetslos", "brinnner"); shorter ones have real neighbours.
+const MIN_TYPO_WORD: usize = 6;
+
+fn typo_of(token: &str, word: &str) -> bool {
+    word.chars().count() >= MIN_TYPO_WORD && edit_distance(token, word) == 1
 }
 
 /// Swedish inflection endings a listed word may carry ("branden", "knivar").
@@ -161,6 +248,59 @@ mod tests {
     use super::*;
     use crate::domain::classifier::{Candidate, Classification};
 
+    const THRESHOLDS: Thresholds = Thresholds {
+        triage: 0.5,
+        confidential: 0.8,
+    };
+
+    fn ranked(candidates: &[(&str, f64)]) -> Classification {
+        Classification {
+            candidates: candidates
+                .iter()
+                .map(|(category, confidence)| Candidate {
+                    category: (*category).into(),
+                    confidence: *confidence,
+                })
+                .collect(),
+            explanation: "test".into(),
+            emergency: 0.0,
+        }
+    }
+
+    #[test]
+    fn crossing_the_confidential_boundary_needs_the_stricter_threshold() {
+        let c = Catalogue::sample().unwrap();
+        // (candidates, routed to, confidential)
+        type Case<'a> = (&'a [(&'a str, f64)], Option<&'a str>, bool);
+        let cases: [Case; 6] = [
+            (
+                &[("financial_assistance", 0.9)],
+                Some("financial_assistance"),
+                true,
+            ),
+            (&[("financial_assistance", 0.7)], None, true),
+            (&[("home_care", 0.6), ("street_lighting", 0.3)], None, true),
+            (
+                &[("street_lighting", 0.7), ("domestic_violence", 0.25)],
+                None,
+                false,
+            ),
+            (
+                &[("street_lighting", 0.7), ("domestic_violence", 0.15)],
+                Some("street_lighting"),
+                false,
+            ),
+            (&[("street_lighting", 0.45), ("library", 0.4)], None, false),
+        ];
+        for (candidates, routed, confidential) in cases {
+            let r = route(&c, &ranked(candidates), THRESHOLDS, "text", Language::Sv);
+            assert_eq!(r.category.as_deref(), routed, "{candidates:?}");
+            assert_eq!(r.confidential, confidential, "{candidates:?}");
+            let queued = routed.is_some();
+            assert_eq!(r.status == RequestStatus::Triage, !queued, "{candidates:?}");
+        }
+    }
+
     fn classified(category: &str, confidence: f64) -> Classification {
         Classification {
             candidates: vec![Candidate {
@@ -168,6 +308,7 @@ mod tests {
                 confidence,
             }],
             explanation: "test".into(),
+            emergency: 0.0,
         }
     }
 
@@ -177,7 +318,7 @@ mod tests {
         let r = route(
             &c,
             &classified("street_lighting", 0.8),
-            0.5,
+            THRESHOLDS,
             "lampa",
             Language::Sv,
         );
@@ -192,7 +333,7 @@ mod tests {
         let r = route(
             &c,
             &classified("street_lighting", 0.3),
-            0.5,
+            THRESHOLDS,
             "lampa",
             Language::Sv,
         );
@@ -207,7 +348,7 @@ mod tests {
         let r = route(
             &c,
             &classified("ext_tax_agency", 0.9),
-            0.5,
+            THRESHOLDS,
             "tax",
             Language::En,
         );
@@ -230,7 +371,7 @@ mod tests {
         let r = route(
             &c,
             &classified("parks_and_playgrounds", 0.9),
-            0.5,
+            THRESHOLDS,
             "Det brinner i parken!",
             Language::Sv,
         );
@@ -241,7 +382,7 @@ mod tests {
 
     fn alarms(text: &str) -> bool {
         let c = Catalogue::sample().unwrap();
-        emergency_advice(&c, text, Language::Sv).is_some()
+        emergency_advice(&c, text, 0.0, Language::Sv).is_some()
     }
 
     #[test]
@@ -259,6 +400,12 @@ mod tests {
             "my neighbour is threatening me with a knife",
             "strong smell of gas in the stairwell",
             "a water main burst and is flooding the street",
+            "MEDVETSLÖS MAN I TRAPPAN",
+            "han ar medvetslos och andas knappt",
+            "the house is burnning and there's someone inside",
+            "my toddler swallowed dishwasher tablets",
+            "Min son vill ta livet av sig, han står på bron nu",
+            "ledningen ligger på marken och gnistrar",
         ] {
             assert!(alarms(text), "{text}");
         }

@@ -130,6 +130,25 @@ impl CatalogueQuery {
     /// Preview of how a text would be classified: the best categories with
     /// confidence, best first. Public; anonymous callers have a budget per
     /// address (`ENVAGIN_PREVIEW_MAX_PER_ADDRESS`).
+    /// The advice to call 112 when a text being typed describes danger
+    /// now, in the given language (`sv` by default); null otherwise. The web
+    /// form asks while the resident types. Public, with the same budget as
+    /// `classify`.
+    #[graphql(complexity = "COSTLY_FIELD")]
+    async fn emergency_advice(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        language: Option<String>,
+    ) -> async_graphql::Result<Option<String>> {
+        let language = types::language_or_default(language)?;
+        let services = services(ctx)?;
+        services
+            .preview_budget(caller(ctx), client_addr(ctx))
+            .gql()?;
+        services.emergency_preview(&text, language).gql()
+    }
+
     #[graphql(complexity = "COSTLY_FIELD + child_complexity")]
     async fn classify(
         &self,

@@ -619,7 +619,7 @@ impl CatalogueView {
     }
 }
 
-fn language_or_default(language: Option<String>) -> async_graphql::Result<Language> {
+pub(crate) fn language_or_default(language: Option<String>) -> async_graphql::Result<Language> {
     Ok(match language {
         Some(raw) => Language::parse(&raw)
             .map_err(crate::service::ServiceError::from)

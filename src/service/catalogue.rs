@@ -7,9 +7,11 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use super::{ServiceError, Services};
+use crate::domain::Language;
 use crate::domain::actor::Caller;
 use crate::domain::catalogue::{Catalogue, CatalogueError};
 use crate::domain::classifier::{Candidate, ClassifyRequest};
+use crate::domain::routing::emergency_advice;
 use crate::domain::submission::MAX_DESCRIPTION_CHARS;
 use crate::domain::text::clean;
 use crate::store::writer::Transient;
@@ -136,13 +138,7 @@ impl Services {
         category_hint: Option<&str>,
         first: usize,
     ) -> Result<Vec<Candidate>, ServiceError> {
-        let text = clean(text);
-        if text.is_empty() {
-            return Err(ServiceError::invalid("text", "must not be empty"));
-        }
-        if text.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(ServiceError::invalid("text", "is too long"));
-        }
+        let text = preview_text(text)?;
         let mut candidates = self
             .inner
             .classifier
@@ -154,4 +150,32 @@ impl Services {
         candidates.truncate(first);
         Ok(candidates)
     }
+
+    /// The 112 advice for a text being typed, so the web form can show it
+    /// before the resident sends anything: the same decision as routing
+    /// makes on submission.
+    pub fn emergency_preview(
+        &self,
+        text: &str,
+        language: Language,
+    ) -> Result<Option<String>, ServiceError> {
+        let text = preview_text(text)?;
+        Ok(emergency_advice(
+            self.catalogue(),
+            &text,
+            self.inner.classifier.emergency(&text),
+            language,
+        ))
+    }
+}
+
+fn preview_text(raw: &str) -> Result<String, ServiceError> {
+    let text = clean(raw);
+    if text.is_empty() {
+        return Err(ServiceError::invalid("text", "must not be empty"));
+    }
+    if text.chars().count() > MAX_DESCRIPTION_CHARS {
+        return Err(ServiceError::invalid("text", "is too long"));
+    }
+    Ok(text)
 }

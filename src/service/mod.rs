@@ -130,7 +130,7 @@ fn summarise(errors: &[InvalidInput]) -> String {
 /// Tunables of the use cases, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub triage_threshold: f64,
+    pub thresholds: crate::domain::routing::Thresholds,
     pub idempotency_ttl: chrono::Duration,
     /// Key of the searchable personal-number digest.
     pub search_key: Vec<u8>,

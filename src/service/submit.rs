@@ -113,7 +113,7 @@ impl Services {
         let mut route = route(
             self.catalogue(),
             &classification,
-            self.inner.settings.triage_threshold,
+            self.inner.settings.thresholds,
             &submission.description,
             submission.language,
         );
@@ -384,6 +384,7 @@ impl Services {
         let emergency = emergency_advice(
             self.catalogue(),
             &model.description,
+            self.inner.classifier.emergency(&model.description),
             parse_language(&model.language),
         );
         let request = RequestRecord::try_from(model)?;

@@ -2,7 +2,8 @@
 
 use envagin::domain::catalogue::Catalogue;
 use envagin::domain::classifier::{LinearClassifier, TrainedModel};
-use envagin::domain::eval::{evaluate, parse_jsonl};
+use envagin::domain::eval::{classify_all, figures, parse_jsonl};
+use envagin::domain::routing::Thresholds;
 use serde_json::{Value, json};
 
 use crate::support::{SUBMIT, spawn_app, spawn_app_sharing_database};
@@ -16,13 +17,16 @@ fn the_held_out_set_meets_the_routing_targets_at_the_default_threshold() {
     let cases = parse_jsonl(input).expect("fixture parses");
     let catalogue = Catalogue::sample().expect("sample catalogue");
     let classifier = LinearClassifier::new(std::sync::Arc::new(TrainedModel::shipped(&catalogue)));
-    let report = evaluate(&classifier, &catalogue, &cases, 0.4);
-    let figures = report.at(0.4);
+    let thresholds = Thresholds {
+        triage: 0.4,
+        confidential: 0.8,
+    };
+    let f = figures(&catalogue, &classify_all(&classifier, &cases), thresholds);
     assert!(cases.len() >= 80);
-    assert!(report.category_accuracy() >= 0.90, "{report}");
-    assert!(report.administration_accuracy() >= 0.95, "{report}");
-    assert!(figures.auto_routed_accuracy >= 0.97, "{report}");
-    assert!(figures.triage_share <= 0.10, "{report}");
+    assert!(f.category_accuracy >= 0.90, "{f}");
+    assert!(f.administration_accuracy >= 0.95, "{f}");
+    assert!(f.auto_routed_accuracy >= 0.97, "{f}");
+    assert!(f.triage_share <= 0.10, "{f}");
 }
 
 #[tokio::test]
@@ -109,4 +113,91 @@ async fn submit(app: &crate::support::TestApp, text: &str) -> Value {
         .gql(SUBMIT, json!({ "input": { "description": text } }))
         .await;
     answer["data"]["submitRequest"].clone()
+}
+
+const STATUS_AND_TEXT: &str = "query($r: String!) { requestByReference(reference: $r) { status category administration description } }";
+
+#[tokio::test]
+async fn a_text_that_says_nothing_keeps_the_category_the_resident_picked() {
+    let app = spawn_app().await;
+    for (text, pick, administration) in [
+        ("Det har hänt igen!", "waste_collection", "TF"),
+        ("it happened again", "library", "KFF"),
+        ("Hej, jag har en fråga", "preschool", "BUF"),
+    ] {
+        let p = app
+            .submit(json!({ "description": text, "categoryHint": pick }))
+            .await;
+        assert_eq!(p["request"]["status"], "QUEUED", "{text}: {p}");
+        assert_eq!(p["request"]["category"], pick, "{text}: {p}");
+        assert_eq!(
+            p["request"]["administration"], administration,
+            "{text}: {p}"
+        );
+    }
+    let unpicked = app
+        .submit(json!({ "description": "Det har hänt igen!" }))
+        .await;
+    assert_eq!(unpicked["request"]["status"], "TRIAGE", "{unpicked}");
+}
+
+#[tokio::test]
+async fn routing_into_social_services_on_weak_evidence_waits_in_triage_unread_by_the_contact_centre()
+ {
+    let text = "Vi klarar inte hyran den här månaden, kan vi få hjälp med pengar?";
+    let strict = crate::support::spawn_app_with(|c| c.confidential_threshold = 0.999).await;
+    let guess = strict
+        .gql(
+            "query($t: String!) { classify(text: $t, first: 1) { category confidence } }",
+            json!({ "t": text }),
+        )
+        .await;
+    let best = &guess["data"]["classify"][0];
+    assert_eq!(best["category"], "financial_assistance", "{guess}");
+    assert!(best["confidence"].as_f64().unwrap() < 0.999, "{guess}");
+    let p = strict.submit(json!({ "description": text })).await;
+    assert_eq!(p["request"]["status"], "TRIAGE", "{p}");
+    let reference = p["request"]["reference"].as_str().unwrap();
+    let kc = strict.contact_centre("kc-bertil");
+    let seen = strict
+        .gql_as(&kc, STATUS_AND_TEXT, json!({ "r": reference }))
+        .await;
+    let seen = &seen["data"]["requestByReference"];
+    assert_eq!(seen["status"], "TRIAGE", "{seen}");
+    assert_eq!(
+        seen["description"],
+        Value::Null,
+        "its words stay hidden: {seen}"
+    );
+}
+
+#[tokio::test]
+async fn the_emergency_advice_is_given_for_a_text_being_typed_and_not_for_a_harmless_one() {
+    let app = spawn_app().await;
+    const ADVICE: &str =
+        "query($t: String!, $l: String) { emergencyAdvice(text: $t, language: $l) }";
+    for (text, language, alarms) in [
+        ("Det brinner i soprummet!!", "sv", true),
+        ("my 2 year old swallowed dishwasher tablets", "en", true),
+        (
+            "min kompis skriver att han ska ta livet av sig ikväll",
+            "sv",
+            true,
+        ),
+        ("Brandvarnaren piper, batteriet är slut", "sv", false),
+        ("När har biblioteket öppet?", "sv", false),
+    ] {
+        let a = app.gql(ADVICE, json!({ "t": text, "l": language })).await;
+        let advice = &a["data"]["emergencyAdvice"];
+        assert_eq!(advice.is_string(), alarms, "{text}: {a}");
+        if alarms {
+            assert!(advice.as_str().unwrap().contains("112"), "{a}");
+        }
+    }
+    let empty = app.gql(ADVICE, json!({ "t": "  " })).await;
+    assert_eq!(
+        empty["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{empty}"
+    );
+    assert_eq!(empty["errors"][0]["extensions"]["field"], "text", "{empty}");
 }

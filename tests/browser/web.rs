@@ -452,3 +452,33 @@ async fn a_resident_typing_a_common_question_sees_the_answer_and_can_say_it_help
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_resident_describing_a_fire_is_told_to_call_112_while_typing() {
+    with_browsers("emergency_while_typing", 1, |app, browsers| async move {
+        let c = &browsers[0];
+        c.goto(&url(&app, "/")).await.unwrap();
+        assert_eq!(
+            text(c, "#emergency-live").await,
+            "",
+            "nothing before typing"
+        );
+        fill(
+            c,
+            "#description",
+            "Det kommer tjock svart rök ur källarfönstret hos grannen",
+        )
+        .await;
+        wait_text(c, "#emergency-live", "ring 112").await;
+        assert_eq!(app.count("requests").await, 0, "nothing was sent");
+        // The advice goes away when the text no longer describes danger.
+        css(c, "#description").await.clear().await.unwrap();
+        fill(c, "#description", "Gatlampan utanför huset är trasig").await;
+        let deadline = Instant::now() + WAIT;
+        while !text(c, "#emergency-live").await.is_empty() {
+            assert!(Instant::now() < deadline, "the advice stayed");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+}

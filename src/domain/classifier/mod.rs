@@ -41,6 +41,8 @@ pub struct Classification {
     pub candidates: Vec<Candidate>,
     /// Why the best candidate won, in words a contact-centre agent reads.
     pub explanation: String,
+    /// How likely the text describes a situation that needs 112 now.
+    pub emergency: f64,
 }
 
 impl Classification {
@@ -51,6 +53,9 @@ impl Classification {
 
 pub trait Classifier: Send + Sync {
     fn classify(&self, request: &ClassifyRequest<'_>) -> Classification;
+
+    /// How likely the text describes a situation that needs 112 now (0–1).
+    fn emergency(&self, text: &str) -> f64;
 
     /// A person decided that `text` belongs to `category`; later requests
     /// should benefit at once, without a restart.
@@ -85,6 +90,9 @@ const WORD_WEIGHT: f32 = 2.0;
 const NAME_WEIGHT: f32 = 2.0;
 const EXAMPLE_WEIGHT: f32 = 1.0;
 const DESCRIPTION_WEIGHT: f32 = 1.0;
+/// Emergencies are a few hundred texts among thousands, and missing one
+/// is far worse than a needless line of advice: each counts this many times.
+const EMERGENCY_WEIGHT: f32 = 4.0;
 const MAX_CANDIDATES: usize = 5;
 const EXPLAINED_WORDS: usize = 3;
 
@@ -93,20 +101,34 @@ const EXPLAINED_WORDS: usize = 3;
 pub struct TrainedModel {
     categories: Vec<String>,
     weights: Weights,
+    /// Two classes: ordinary (0) and a situation that needs 112 now (1).
+    emergency: Weights,
 }
 
 impl TrainedModel {
     /// The model every server trains: the shipped corpus and the catalogue.
     pub fn shipped(catalogue: &Catalogue) -> Self {
-        Self::train(catalogue, &corpus::routing(), &Training::default())
+        Self::train(
+            catalogue,
+            &corpus::routing(),
+            &corpus::training(),
+            &Training::default(),
+        )
     }
 
     /// Bytes the weights take in memory.
     pub fn size_in_bytes(&self) -> usize {
-        self.weights.size_in_bytes()
+        self.weights.size_in_bytes() + self.emergency.size_in_bytes()
     }
 
-    pub fn train(catalogue: &Catalogue, corpus: &[LabelledCase], training: &Training) -> Self {
+    /// Learns categories from `routing` and the catalogue, and 112
+    /// situations from the `emergency` flags of `emergencies`.
+    pub fn train(
+        catalogue: &Catalogue,
+        routing: &[LabelledCase],
+        emergencies: &[LabelledCase],
+        training: &Training,
+    ) -> Self {
         let extractor = Extractor::default();
         let categories: Vec<String> = catalogue
             .categories()
@@ -124,7 +146,7 @@ impl TrainedModel {
                 });
             }
         }
-        for case in corpus {
+        for case in routing {
             if let Some(class) = class_of(&case.category) {
                 examples.push(Example {
                     features: features(&extractor, &case.text),
@@ -135,9 +157,23 @@ impl TrainedModel {
         }
         examples.retain(|e| !e.features.is_empty());
         let weights = Weights::train(&examples, categories.len(), training);
+        let flagged: Vec<Example> = emergencies
+            .iter()
+            .map(|case| Example {
+                features: features(&extractor, &case.text),
+                class: usize::from(case.emergency),
+                weight: if case.emergency {
+                    EMERGENCY_WEIGHT
+                } else {
+                    1.0
+                },
+            })
+            .filter(|e| !e.features.is_empty())
+            .collect();
         Self {
             categories,
             weights,
+            emergency: Weights::train(&flagged, 2, &Training::for_emergencies()),
         }
     }
 }
@@ -295,6 +331,7 @@ impl Classifier for LinearClassifier {
             return unclassified("the catalogue has no categories");
         };
         Classification {
+            emergency: self.emergency(request.text),
             explanation: self.explain(request.text, best, hint, by_hint),
             candidates: ranked
                 .into_iter()
@@ -304,6 +341,15 @@ impl Classifier for LinearClassifier {
                 })
                 .collect(),
         }
+    }
+
+    fn emergency(&self, text: &str) -> f64 {
+        let mut p = self
+            .model
+            .emergency
+            .logits(&features(&self.extractor, text), &Delta::default());
+        softmax_in_place(&mut p);
+        f64::from(p[1])
     }
 
     fn learn(&self, text: &str, category: &str) {
@@ -327,6 +373,7 @@ fn unclassified(why: &str) -> Classification {
     Classification {
         candidates: Vec::new(),
         explanation: why.to_owned(),
+        emergency: 0.0,
     }
 }
 

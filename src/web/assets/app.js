@@ -90,6 +90,41 @@
     });
   }
 
+  // "Ring 112" while the resident types, not only on the receipt: someone
+  // describing a fire should not first finish the form. The box has
+  // role="alert", so a screen reader announces the advice when it appears.
+  function emergencyWhileTyping() {
+    var description = document.getElementById('description');
+    var box = document.getElementById('emergency-live');
+    if (!description || !box || !window.fetch) { return; }
+    var timer = null;
+    var shown = null;
+    var query = 'query($text: String!, $language: String) { emergencyAdvice(text: $text, language: $language) }';
+    function show(advice) {
+      if (advice === shown) { return; }
+      shown = advice;
+      box.textContent = '';
+      if (!advice) { return; }
+      var heading = document.createElement('h2');
+      heading.textContent = box.dataset.heading;
+      var p = document.createElement('p');
+      p.textContent = advice;
+      box.appendChild(heading);
+      box.appendChild(p);
+    }
+    function ask() {
+      var text = description.value.trim();
+      if (text.length < 8) { show(null); return; }
+      graphql(query, { text: text, language: box.dataset.lang }).then(function (answer) {
+        if (answer && answer.data) { show(answer.data.emergencyAdvice); }
+      }).catch(function () { /* the receipt still carries the advice */ });
+    }
+    description.addEventListener('input', function () {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 400);
+    });
+  }
+
   // "Kanske hittar du svaret här": up to three articles, each expandable.
   function answers() {
     var description = document.getElementById('description');
@@ -273,6 +308,7 @@
   function start() {
     errorSummary();
     suggestion();
+    emergencyWhileTyping();
     answers();
     position();
     live();
