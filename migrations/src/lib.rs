@@ -9,6 +9,7 @@ mod m20261126_000002_requests;
 mod m20261126_000003_lookup;
 mod m20261126_000004_outbox;
 mod m20261126_000005_knowledge;
+mod m20261203_000006_text_language;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_lookup::Migration),
             Box::new(m20261126_000004_outbox::Migration),
             Box::new(m20261126_000005_knowledge::Migration),
+            Box::new(m20261203_000006_text_language::Migration),
         ]
     }
 }

@@ -26,6 +26,7 @@ use envagin::domain::corpus;
 use envagin::domain::eval::{
     LabelledCase, Outcome, by_category, classify_all, confusions, figures, parse_jsonl,
 };
+use envagin::domain::language::other_language;
 use envagin::domain::routing::{Thresholds, emergency_advice};
 
 const TRIAGE_THRESHOLDS: [f64; 7] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7];
@@ -255,6 +256,64 @@ fn learning_curve(args: &Args, catalogue: &Catalogue, cases: &[LabelledCase]) {
     }
 }
 
+/// Requests in languages the model was not trained on must be recognised
+/// (and wait for a person); Swedish and English ones must not be taken
+/// for another language.
+fn languages(cases: &[LabelledCase]) -> Result<(), String> {
+    let others = read_cases(&[PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/corpus/evaluation/languages.jsonl"
+    ))])?;
+    println!("\n== Other languages ({} texts)", others.len());
+    let mut codes: Vec<String> = others.iter().filter_map(|c| c.language.clone()).collect();
+    codes.sort();
+    codes.dedup();
+    for code in codes {
+        let of: Vec<&LabelledCase> = others
+            .iter()
+            .filter(|c| c.language.as_deref() == Some(&code))
+            .collect();
+        let found = of
+            .iter()
+            .filter(|c| other_language(&c.text).is_some())
+            .count();
+        println!(
+            "  {code}: {found}/{} recognised as not Swedish or English",
+            of.len()
+        );
+    }
+    let training = corpus::training();
+    let mistaken = |set: &[LabelledCase]| {
+        set.iter()
+            .filter(|c| other_language(&c.text).is_some())
+            .count()
+    };
+    println!(
+        "  Swedish/English taken for another language: {} of {} evaluation texts, {} of {} training texts",
+        mistaken(cases),
+        cases.len(),
+        mistaken(&training),
+        training.len()
+    );
+    if std::env::var("SHOW_LANG").is_ok() {
+        for c in cases
+            .iter()
+            .chain(&training)
+            .filter(|c| other_language(&c.text).is_some())
+        {
+            println!(
+                "    {:?}: {}",
+                other_language(&c.text).map(|l| l.code),
+                c.text
+            );
+        }
+        for c in others.iter().filter(|c| other_language(&c.text).is_none()) {
+            println!("    missed {:?}: {}", c.language, c.text);
+        }
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let cases = read_cases(&args.files)?;
     let catalogue = catalogue(args)?;
@@ -268,6 +327,7 @@ fn run(args: &Args) -> Result<(), String> {
     let outcomes = classify_all(&c, &cases);
     print!("{}", figures(&catalogue, &outcomes, args.thresholds()));
     print_details(&catalogue, &outcomes);
+    languages(&cases)?;
     if !args.quick {
         cross_validate(args, &catalogue);
         learning_curve(args, &catalogue, &cases);

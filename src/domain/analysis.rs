@@ -610,6 +610,11 @@ struct Token {
     proper: bool,
 }
 
+/// A Swedish or English function word (folded), as listed for stop words.
+pub fn is_function_word(folded: &str) -> bool {
+    STOP_WORDS.contains(&folded)
+}
+
 /// How many words of a text carry subject matter (not function words,
 /// greetings or the time words every complaint shares).
 pub fn subject_word_count(text: &str) -> usize {

@@ -15,6 +15,8 @@ use super::routing::{Thresholds, route};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LabelledCase {
     pub text: String,
+    /// Empty for texts that only measure language recognition.
+    #[serde(default)]
     pub category: String,
     /// Whether the text describes a situation that needs 112 now.
     #[serde(default)]
@@ -259,6 +261,8 @@ mod tests {
                 }],
                 explanation: String::new(),
                 emergency: 0.0,
+                text_only: Vec::new(),
+                hint: None,
             }
         }
         fn emergency(&self, _: &str) -> f64 {
@@ -321,7 +325,11 @@ mod tests {
     #[test]
     fn a_routed_request_on_the_wrong_side_of_the_confidential_boundary_is_a_crossing() {
         let catalogue = Catalogue::sample().unwrap();
-        let outcomes = classify_all(&Always("financial_assistance", 0.95), &cases());
+        let mut cases = cases();
+        for case in &mut cases {
+            case.text = format!("{} vid förskolan", case.text);
+        }
+        let outcomes = classify_all(&Always("financial_assistance", 0.95), &cases);
         assert_eq!(figures(&catalogue, &outcomes, AT).crossings, 3);
     }
 }

@@ -14,6 +14,7 @@ pub mod eval;
 pub mod history;
 pub mod inbound_email;
 pub mod knowledge;
+pub mod language;
 pub mod notification;
 pub mod personal_number;
 pub mod policy;

@@ -5,9 +5,10 @@
 use super::Language;
 use std::ops::Range;
 
-use super::analysis::edit_distance;
+use super::analysis::{edit_distance, subject_word_count};
 use super::catalogue::{Catalogue, EmergencyRules, Phrase, Priority};
-use super::classifier::Classification;
+use super::classifier::{Candidate, Classification};
+use super::language::{OtherLanguage, other_language};
 use super::status::RequestStatus;
 use super::text::tokens;
 
@@ -24,6 +25,8 @@ pub struct Route {
     /// Message naming the right authority, in the resident's language.
     pub referral: Option<String>,
     pub emergency_advice: Option<String>,
+    /// Written in a language the classifier does not read.
+    pub text_language: Option<OtherLanguage>,
 }
 
 /// How sure the classifier must be before a request is routed without a
@@ -55,7 +58,14 @@ pub fn route(
                 .category(&best.category)
                 .map(|c| (c, best.confidence))
         });
-    let crossing = crossing_doubt(catalogue, classification, thresholds.confidential);
+    let text_language = other_language(text);
+    let crossing = match text_language {
+        Some(l) => Some(format!(
+            "written in {} ({}), which the classifier does not read",
+            l.name, l.code
+        )),
+        None => crossing_doubt(catalogue, classification, thresholds.confidential, text),
+    };
     let mut route = match (confident, &crossing) {
         (Some((category, confidence)), None) => Route {
             status: if category.referral.is_some() {
@@ -75,6 +85,7 @@ pub fn route(
                 .as_ref()
                 .map(|r| r.message.get(language).to_owned()),
             emergency_advice: None,
+            text_language,
         },
         _ => Route {
             status: RequestStatus::Triage,
@@ -88,7 +99,7 @@ pub fn route(
             confidential: confidential_share(catalogue, classification) >= 0.5,
             confidence: classification.best().map_or(0.0, |b| b.confidence),
             explanation: match crossing {
-                Some(why) if confident.is_some() => {
+                Some(why) if confident.is_some() || text_language.is_some() => {
                     format!("{why}: {}", classification.explanation)
                 }
                 _ => format!(
@@ -98,6 +109,7 @@ pub fn route(
             },
             referral: None,
             emergency_advice: None,
+            text_language,
         },
     };
     if emergency_advice.is_some() {
@@ -107,19 +119,30 @@ pub fn route(
     route
 }
 
-/// How much of the classifier's belief is on confidential categories.
+/// How much of the classifier's belief is on confidential categories, by
+/// the text alone or with the resident's pick, whichever is more: a pick
+/// must not talk a text about social services out of secrecy.
 fn confidential_share(catalogue: &Catalogue, classification: &Classification) -> f64 {
-    classification
-        .candidates
-        .iter()
-        .filter(|c| {
-            catalogue
-                .category(&c.category)
-                .is_some_and(|d| catalogue.is_confidential(d))
-        })
-        .map(|c| c.confidence)
-        .sum()
+    let share = |candidates: &[Candidate]| -> f64 {
+        candidates
+            .iter()
+            .filter(|c| is_confidential(catalogue, &c.category))
+            .map(|c| c.confidence)
+            .sum()
+    };
+    share(&classification.candidates).max(share(&classification.text_only))
 }
+
+fn is_confidential(catalogue: &Catalogue, code: &str) -> bool {
+    catalogue
+        .category(code)
+        .is_some_and(|c| catalogue.is_confidential(c))
+}
+
+/// Subject words a text needs before the classifier alone may route it
+/// into a confidential administration: "pengar" or "ring mig" is no reason
+/// to show a resident's words to social services.
+const MIN_SUBJECT_WORDS_INTO_CONFIDENTIAL: usize = 2;
 
 /// Why the best guess may not be routed on its own although it clears the
 /// triage threshold: it would cross the confidential boundary on weak
@@ -128,16 +151,22 @@ fn crossing_doubt(
     catalogue: &Catalogue,
     classification: &Classification,
     strict: f64,
+    text: &str,
 ) -> Option<String> {
     let best = classification.best()?;
-    let into = catalogue
-        .category(&best.category)
-        .is_some_and(|c| catalogue.is_confidential(c));
+    let into = is_confidential(catalogue, &best.category);
+    // The resident asking social services or care for help themselves
+    // crosses nothing: those are the handlers they chose to tell.
+    let their_own_pick = classification.hint.as_deref() == Some(best.category.as_str());
     let share = confidential_share(catalogue, classification);
-    if into && best.confidence < strict {
+    if into && their_own_pick {
+        None
+    } else if into && best.confidence < strict {
         Some(format!(
             "confidential category below its threshold {strict}"
         ))
+    } else if into && subject_word_count(text) < MIN_SUBJECT_WORDS_INTO_CONFIDENTIAL {
+        Some("too few words to route into a confidential administration".to_owned())
     } else if !into && share > 1.0 - strict {
         Some(format!(
             "{:.0} % likely confidential, too much to route elsewhere",
@@ -220,7 +249,13 @@ fn spans_of(phrase: &[String], clause: &[String], swedish: bool) -> Vec<Range<us
 const MIN_TYPO_WORD: usize = 6;
 
 fn typo_of(token: &str, word: &str) -> bool {
-    word.chars().count() >= MIN_TYPO_WORD && edit_distance(token, word) == 1
+    // Cheap checks first: this runs for every word of a long text against
+    // every listed word.
+    let (t, w) = (token.len(), word.len());
+    t.abs_diff(w) <= 2
+        && token.as_bytes().first() == word.as_bytes().first()
+        && word.chars().count() >= MIN_TYPO_WORD
+        && edit_distance(token, word) == 1
 }
 
 /// Swedish inflection endings a listed word may carry ("branden", "knivar").
@@ -264,6 +299,8 @@ mod tests {
                 .collect(),
             explanation: "test".into(),
             emergency: 0.0,
+            text_only: Vec::new(),
+            hint: None,
         }
     }
 
@@ -292,8 +329,16 @@ mod tests {
             ),
             (&[("street_lighting", 0.45), ("library", 0.4)], None, false),
         ];
+        let sure = ranked(&[("financial_assistance", 0.95)]);
+        let one_word = route(&c, &sure, THRESHOLDS, "pengar", Language::Sv);
+        assert_eq!(
+            one_word.status,
+            RequestStatus::Triage,
+            "one word is no reason to cross"
+        );
         for (candidates, routed, confidential) in cases {
-            let r = route(&c, &ranked(candidates), THRESHOLDS, "text", Language::Sv);
+            let text = "gatlampan vid förskolan";
+            let r = route(&c, &ranked(candidates), THRESHOLDS, text, Language::Sv);
             assert_eq!(r.category.as_deref(), routed, "{candidates:?}");
             assert_eq!(r.confidential, confidential, "{candidates:?}");
             let queued = routed.is_some();
@@ -309,6 +354,8 @@ mod tests {
             }],
             explanation: "test".into(),
             emergency: 0.0,
+            text_only: Vec::new(),
+            hint: None,
         }
     }
 

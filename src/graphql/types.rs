@@ -437,6 +437,15 @@ impl Request {
         self.full().then_some(self.record.queue.as_str())
     }
 
+    /// The language the resident wrote in (ISO 639-3, e.g. `ara`, `som`),
+    /// when it is neither Swedish nor English: such a request waits in
+    /// triage for someone who reads it. Null for Swedish and English.
+    async fn text_language(&self) -> Option<&str> {
+        self.full()
+            .then_some(self.record.text_language.as_deref())
+            .flatten()
+    }
+
     async fn priority(&self) -> Option<GqlPriority> {
         self.full_only(|r| r.priority.into())
     }

@@ -314,6 +314,8 @@ pub struct RequestRecord {
     pub channel: Channel,
     pub language: Language,
     pub description: String,
+    /// ISO 639-3 code when the text is neither Swedish nor English.
+    pub text_language: Option<String>,
     pub category: Option<String>,
     pub administration: String,
     pub queue: String,
@@ -388,6 +390,7 @@ impl TryFrom<requests::Model> for RequestRecord {
             id: m.id,
             reference: m.reference,
             description: m.description,
+            text_language: m.text_language,
             category: m.category_code,
             administration: m.administration_code,
             queue: m.queue_code,

@@ -478,6 +478,7 @@ fn new_row(
         channel: Set(s.channel.code().to_owned()),
         language: Set(s.language.code().to_owned()),
         description: Set(s.description.clone()),
+        text_language: Set(route.text_language.map(|l| l.code.to_owned())),
         category_code: Set(route.category.clone()),
         administration_code: Set(route.administration.clone()),
         queue_code: Set(route.queue.clone()),

@@ -201,3 +201,42 @@ async fn the_emergency_advice_is_given_for_a_text_being_typed_and_not_for_a_harm
     );
     assert_eq!(empty["errors"][0]["extensions"]["field"], "text", "{empty}");
 }
+
+#[tokio::test]
+async fn a_request_in_a_language_the_model_does_not_read_waits_in_triage_marked_with_its_language()
+{
+    let app = spawn_app().await;
+    const LANGUAGE: &str =
+        "query($r: String!) { requestByReference(reference: $r) { status textLanguage } }";
+    let kc = app.contact_centre("kc-bertil");
+    for (text, status, language) in [
+        (
+            "مصباح الشارع أمام منزلي مكسور منذ أسبوعين، أرجو إصلاحه بسرعة. الشارع مظلم جدا في الليل والأطفال يخافون",
+            "TRIAGE",
+            // Arabic script is never Swedish; which language it is,
+            // trigrams tell only when sure ("und" otherwise).
+            Some(&["ara", "und"][..]),
+        ),
+        (
+            "Latarnia uliczna przed naszym blokiem nie świeci od dwóch tygodni, proszę o naprawę",
+            "TRIAGE",
+            Some(&["pol"][..]),
+        ),
+        (
+            "Gatlampan utanför vårt hus har varit släckt i två veckor",
+            "QUEUED",
+            None,
+        ),
+    ] {
+        let p = app.submit(json!({ "description": text })).await;
+        assert_eq!(p["request"]["status"], status, "{text}: {p}");
+        let seen = app
+            .gql_as(&kc, LANGUAGE, json!({ "r": p["request"]["reference"] }))
+            .await;
+        let found = seen["data"]["requestByReference"]["textLanguage"].as_str();
+        assert_eq!(found.is_some(), language.is_some(), "{seen}");
+        if let (Some(found), Some(expected)) = (found, language) {
+            assert!(expected.contains(&found), "{seen}");
+        }
+    }
+}

@@ -43,6 +43,11 @@ pub struct Classification {
     pub explanation: String,
     /// How likely the text describes a situation that needs 112 now.
     pub emergency: f64,
+    /// The candidates by the text alone, before the resident's pick: what
+    /// the words say, which a pick must not talk away (or into) secrecy.
+    pub text_only: Vec<Candidate>,
+    /// The resident's pick, when it names a category.
+    pub hint: Option<String>,
 }
 
 impl Classification {
@@ -213,6 +218,20 @@ impl LinearClassifier {
         }
     }
 
+    /// The best candidates, best first.
+    fn ranked(&self, probabilities: Vec<f64>) -> Vec<Candidate> {
+        let mut ranked: Vec<(usize, f64)> = probabilities.into_iter().enumerate().collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(MAX_CANDIDATES);
+        ranked
+            .into_iter()
+            .map(|(class, confidence)| Candidate {
+                category: self.model.categories[class].clone(),
+                confidence,
+            })
+            .collect()
+    }
+
     fn class_of(&self, code: &str) -> Option<usize> {
         self.model.categories.iter().position(|c| c == code)
     }
@@ -313,6 +332,7 @@ impl Classifier for LinearClassifier {
         };
         let says_little =
             subjectless || unhinted.iter().copied().fold(0.0, f64::max) < INFORMATION_FLOOR;
+        let text_only = unhinted.clone();
         let mut posterior = match hint {
             Some(h) => with_hint(&unhinted, h),
             None => unhinted,
@@ -324,26 +344,26 @@ impl Classifier for LinearClassifier {
             }
             _ => false,
         };
-        let mut ranked: Vec<(usize, f64)> = posterior.into_iter().enumerate().collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        ranked.truncate(MAX_CANDIDATES);
-        let Some(&(best, _)) = ranked.first() else {
+        let ranked = self.ranked(posterior);
+        let Some(best) = ranked.first().and_then(|c| self.class_of(&c.category)) else {
             return unclassified("the catalogue has no categories");
         };
         Classification {
             emergency: self.emergency(request.text),
             explanation: self.explain(request.text, best, hint, by_hint),
-            candidates: ranked
-                .into_iter()
-                .map(|(class, confidence)| Candidate {
-                    category: self.model.categories[class].clone(),
-                    confidence,
-                })
-                .collect(),
+            candidates: ranked,
+            text_only: self.ranked(text_only),
+            hint: hint.map(|h| self.model.categories[h].clone()),
         }
     }
 
+    /// Zero for a text without subject words ("han", "och", "nu"): the
+    /// model has nothing to judge by, and the catalogue's phrases still
+    /// apply.
     fn emergency(&self, text: &str) -> f64 {
+        if subject_word_count(text) == 0 {
+            return 0.0;
+        }
         let mut p = self
             .model
             .emergency
@@ -374,6 +394,8 @@ fn unclassified(why: &str) -> Classification {
         candidates: Vec::new(),
         explanation: why.to_owned(),
         emergency: 0.0,
+        text_only: Vec::new(),
+        hint: None,
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Model {
     pub rerouted: bool,
     /// Answered and closed by the contact centre at first contact.
     pub first_contact: bool,
+    /// ISO 639-3 code of the language the text is written in, when it is
+    /// neither Swedish nor English.
+    pub text_language: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
