@@ -41,7 +41,7 @@ impl Training {
 
 impl Default for Training {
     /// Chosen by 5-fold cross-validation on the training corpus
-    /// (`envagin-eval --cross-validate`), never on the evaluation split.
+    /// (printed by `envagin-eval`), never on the evaluation split.
     fn default() -> Self {
         Self {
             epochs: 30,

@@ -180,7 +180,7 @@ fn crossing_doubt(
 /// Likelihood from the emergency model above which the resident is told
 /// to call 112. Low on purpose: a needless line of advice costs a reader a
 /// second, a missed emergency costs a life. Chosen by cross-validation on
-/// the training corpus (`envagin-eval --folds 5`) for recall first.
+/// the training corpus (printed by `envagin-eval`) for recall first.
 pub const EMERGENCY_ALARM: f64 = 0.2;
 
 /// The 112 advice, in the resident's language, when the text describes

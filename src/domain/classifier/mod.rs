@@ -67,9 +67,9 @@ pub trait Classifier: Send + Sync {
     fn learn(&self, text: &str, category: &str);
 }
 
-/// Divides the logits before the softmax, so that a confidence of 0.8
-/// is right about 80 % of the time: measured by cross-validation on the
-/// training corpus (`envagin-eval --cross-validate`).
+/// Divides the logits before the softmax. Not fitted yet: 1.0 leaves the
+/// model's own probabilities; `envagin-eval` prints how auto-routed
+/// accuracy moves with the threshold.
 const TEMPERATURE: f32 = 1.0;
 /// How often a resident's own pick of category is right, taken as the
 /// prior the pick gives: a vague text keeps the pick, a clear text about
