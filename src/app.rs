@@ -169,6 +169,8 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         submit_max_per_address: config.submit_max_per_address,
         submit_window: Duration::from_secs(config.submit_window_secs),
         preview_max_per_address: config.preview_max_per_address,
+        analysis_threads: config.analysis_threads,
+        preview_wait: Duration::from_millis(config.preview_wait_ms),
         retention_days: config.retention_days,
         max_backdating_days: config.max_backdating_days,
         auto_close_days: config.auto_close_days,

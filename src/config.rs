@@ -111,6 +111,18 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_PREVIEW_MAX_PER_ADDRESS", default_value_t = 300)]
     pub preview_max_per_address: usize,
 
+    /// Threads that classify texts and search the knowledge base, at most
+    /// this many at once and never on the threads that answer requests;
+    /// 0 (the default) means one fewer than the machine's cores, at least 1.
+    #[arg(long, env = "ENVAGIN_ANALYSIS_THREADS", default_value_t = 0)]
+    pub analysis_threads: usize,
+
+    /// How long a preview (`classify`, `answers`, `emergencyAdvice`) waits
+    /// for an analysis thread before it is refused as busy (RATE_LIMITED);
+    /// submissions always wait their turn. 0: previews never wait.
+    #[arg(long, env = "ENVAGIN_PREVIEW_WAIT_MS", default_value_t = 1000)]
+    pub preview_wait_ms: u64,
+
     /// Take the client address from the last `X-Forwarded-For` entry (set
     /// by your reverse proxy) instead of the TCP peer.
     #[arg(long, env = "ENVAGIN_TRUST_FORWARDED_FOR", default_value_t = false, action = ArgAction::Set)]

@@ -41,6 +41,7 @@ pub fn to_gql(err: ServiceError) -> async_graphql::Error {
             "too many attempts from this address: try again later",
             RATE_LIMITED,
         ),
+        ServiceError::Busy => coded("the server is busy: try again in a moment", RATE_LIMITED),
         ServiceError::Conflict { message, field } => async_graphql::Error::new(message)
             .extend_with(|_, ext| {
                 ext.set("code", "CONFLICT");

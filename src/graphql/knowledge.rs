@@ -174,6 +174,7 @@ impl KnowledgeQuery {
                 language.as_deref(),
                 usize::try_from(first).unwrap_or(0),
             )
+            .await
             .gql()?;
         Ok(found
             .into_iter()

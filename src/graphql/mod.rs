@@ -146,7 +146,7 @@ impl CatalogueQuery {
         services
             .preview_budget(caller(ctx), client_addr(ctx))
             .gql()?;
-        services.emergency_preview(&text, language).gql()
+        services.emergency_preview(&text, language).await.gql()
     }
 
     #[graphql(complexity = "COSTLY_FIELD + child_complexity")]
@@ -165,7 +165,8 @@ impl CatalogueQuery {
             .preview_budget(caller(ctx), client_addr(ctx))
             .gql()?;
         let candidates = services
-            .classify_preview(&text, category_hint.as_deref(), first)
+            .classify_preview(&text, category_hint, first)
+            .await
             .gql()?;
         Ok(candidates
             .into_iter()

@@ -89,6 +89,10 @@ impl IntoResponse for Problem {
                     StatusCode::TOO_MANY_REQUESTS,
                     vec!["too many attempts: try again later".to_owned()],
                 ),
+                ServiceError::Busy => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    vec!["the server is busy: try again in a moment".to_owned()],
+                ),
                 ServiceError::Conflict { message, .. } => (StatusCode::CONFLICT, vec![message]),
                 ServiceError::Internal(source) => {
                     tracing::error!(error = %source, "internal error");

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
+use super::compute::Urgency;
 use super::{ServiceError, Services};
 use crate::domain::Language;
 use crate::domain::actor::Caller;
@@ -132,21 +133,25 @@ impl Services {
     }
 
     /// The public preview behind the web form's "this sounds like …".
-    pub fn classify_preview(
+    pub async fn classify_preview(
         &self,
         text: &str,
-        category_hint: Option<&str>,
+        category_hint: Option<String>,
         first: usize,
     ) -> Result<Vec<Candidate>, ServiceError> {
         let text = preview_text(text)?;
         let mut candidates = self
-            .inner
-            .classifier
-            .classify(&ClassifyRequest {
-                text: &text,
-                category_hint,
+            .compute(Urgency::Preview, move |services| {
+                services
+                    .inner
+                    .classifier
+                    .classify(&ClassifyRequest {
+                        text: &text,
+                        category_hint: category_hint.as_deref(),
+                    })
+                    .candidates
             })
-            .candidates;
+            .await?;
         candidates.truncate(first);
         Ok(candidates)
     }
@@ -154,18 +159,21 @@ impl Services {
     /// The 112 advice for a text being typed, so the web form can show it
     /// before the resident sends anything: the same decision as routing
     /// makes on submission.
-    pub fn emergency_preview(
+    pub async fn emergency_preview(
         &self,
         text: &str,
         language: Language,
     ) -> Result<Option<String>, ServiceError> {
         let text = preview_text(text)?;
-        Ok(emergency_advice(
-            self.catalogue(),
-            &text,
-            self.inner.classifier.emergency(&text),
-            language,
-        ))
+        self.compute(Urgency::Preview, move |services| {
+            emergency_advice(
+                services.catalogue(),
+                &text,
+                services.inner.classifier.emergency(&text),
+                language,
+            )
+        })
+        .await
     }
 }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::DatabaseConnection;
 
+use super::compute::Urgency;
 use super::{ServiceError, Services, actor};
 use crate::domain::Language;
 use crate::domain::actor::{Caller, Role};
@@ -231,7 +232,7 @@ impl Services {
 
     /// The published articles most relevant to `text`, best first, each
     /// with its relevance in [0, 1).
-    pub fn answers(
+    pub async fn answers(
         &self,
         text: &str,
         language: Option<&str>,
@@ -244,13 +245,17 @@ impl Services {
                 &format!("must be at most {MAX_QUERY_CHARS} characters"),
             ));
         }
-        let snapshot = self.knowledge();
-        Ok(snapshot
-            .index
-            .answers(text, language, first.min(MAX_ANSWERS))
-            .into_iter()
-            .filter_map(|f| Some((snapshot.articles.get(&f.id)?.clone(), f.relevance)))
-            .collect())
+        let text = text.to_owned();
+        self.compute(Urgency::Preview, move |services| {
+            let snapshot = services.knowledge();
+            snapshot
+                .index
+                .answers(&text, language, first.min(MAX_ANSWERS))
+                .into_iter()
+                .filter_map(|f| Some((snapshot.articles.get(&f.id)?.clone(), f.relevance)))
+                .collect()
+        })
+        .await
     }
 
     /// A published article; the system owner also reads drafts.

@@ -10,6 +10,7 @@ mod access_log;
 mod attachments;
 mod auto_close;
 pub mod catalogue;
+mod compute;
 mod email;
 mod events;
 pub mod knowledge;
@@ -69,6 +70,9 @@ pub enum ServiceError {
     NotFound,
     #[error("too many failed attempts: try again later")]
     RateLimited,
+    /// Too much text work is waiting already (`compute`): nothing was done.
+    #[error("the server is busy: try again in a moment")]
+    Busy,
     #[error("{message}")]
     Conflict {
         message: String,
@@ -141,6 +145,11 @@ pub struct Settings {
     pub submit_window: std::time::Duration,
     /// Anonymous classify and answers previews per client address a minute.
     pub preview_max_per_address: usize,
+    /// Threads text work (classifying, knowledge search) may use at once;
+    /// 0: one fewer than the cores.
+    pub analysis_threads: usize,
+    /// How long a preview waits for one of them before it is refused.
+    pub preview_wait: std::time::Duration,
     /// Days after closing before personal data is purged.
     pub retention_days: u32,
     /// How far back staff may date a request's receipt.
@@ -187,6 +196,7 @@ struct Inner {
     submit_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
     /// Residents' classify and answers previews, counted as submissions are.
     preview_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
+    compute: compute::ComputePool,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
@@ -228,6 +238,10 @@ impl Services {
                 preview_limiter: rate_limit::Limiter::new(
                     settings.preview_max_per_address,
                     std::time::Duration::from_secs(60),
+                ),
+                compute: compute::ComputePool::new(
+                    settings.analysis_threads,
+                    settings.preview_wait,
                 ),
                 announcements: tokio::sync::broadcast::channel(events::CHANNEL_CAPACITY).0,
                 applied_corrections: std::sync::Mutex::default(),

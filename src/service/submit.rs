@@ -8,6 +8,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::ConnectionTrait;
 use sha2::{Digest, Sha256};
 
+use super::compute::Urgency;
 use super::notify::{SystemEvent, Tidings};
 use super::rate_limit::SubmitterKey;
 use super::{RequestRecord, ServiceError, Services};
@@ -106,17 +107,7 @@ impl Services {
         {
             return Ok(outcome);
         }
-        let classification = self.inner.classifier.classify(&ClassifyRequest {
-            text: &submission.description,
-            category_hint: submission.category_hint.as_deref(),
-        });
-        let mut route = route(
-            self.catalogue(),
-            &classification,
-            self.inner.settings.thresholds,
-            &submission.description,
-            submission.language,
-        );
+        let mut route = self.route(&submission).await?;
         if submission.answered_on_contact.is_some() {
             // Answered there and then: classified for the statistics, but
             // no queue will see it (DESIGN.md: RECEIVED → CLOSED).
@@ -161,6 +152,28 @@ impl Services {
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Where the classifier sends `submission`, worked out on an analysis
+    /// thread (`compute`).
+    async fn route(&self, submission: &Submission) -> Result<Route, ServiceError> {
+        let text = submission.description.clone();
+        let hint = submission.category_hint.clone();
+        let language = submission.language;
+        self.compute(Urgency::Submission, move |services| {
+            let classification = services.inner.classifier.classify(&ClassifyRequest {
+                text: &text,
+                category_hint: hint.as_deref(),
+            });
+            route(
+                services.catalogue(),
+                &classification,
+                services.inner.settings.thresholds,
+                &text,
+                language,
+            )
+        })
+        .await
     }
 
     async fn store_new(

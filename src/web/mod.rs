@@ -318,6 +318,7 @@ pub fn error_status(t: &Texts, error: &ServiceError) -> (StatusCode, String) {
         }
         ServiceError::NotFound => (StatusCode::NOT_FOUND, t.request_not_found.to_owned()),
         ServiceError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, t.rate_limited.to_owned()),
+        ServiceError::Busy => (StatusCode::SERVICE_UNAVAILABLE, t.busy.to_owned()),
         ServiceError::Conflict { message, .. } => {
             (StatusCode::CONFLICT, format!("{} {message}", t.conflict))
         }

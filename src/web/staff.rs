@@ -749,10 +749,12 @@ pub struct ArticleView {
     pub body_html: String,
 }
 
-/// Articles that may answer `text`, for staff reading a request.
-fn matching_articles(services: &crate::service::Services, text: &str) -> Vec<ArticleView> {
+/// Articles that may answer `text`, for staff reading a request; none
+/// when the server is too busy to look (the page matters more).
+async fn matching_articles(services: &crate::service::Services, text: &str) -> Vec<ArticleView> {
     services
         .answers(text, None, 3)
+        .await
         .unwrap_or_default()
         .into_iter()
         .map(|(article, _)| ArticleView {
@@ -896,10 +898,10 @@ async fn show_request(
     if values.category.is_empty() {
         values.category = record.category.clone().unwrap_or_default();
     }
-    let articles = description
-        .as_deref()
-        .map(|text| matching_articles(&state.services, text))
-        .unwrap_or_default();
+    let articles = match description.as_deref() {
+        Some(text) => matching_articles(&state.services, text).await,
+        None => Vec::new(),
+    };
     let view = RequestPage {
         articles,
         action_base: format!("/staff/requests/{}", record.reference),

@@ -496,3 +496,75 @@ async fn previews_beyond_a_residents_budget_are_refused_and_staff_are_not_counte
         .await;
     assert_eq!(code(&answer), "RATE_LIMITED", "{answer}");
 }
+
+const FOUR_PREVIEWS: &str = "query($t: String!) { \
+    a: classify(text: $t) { category } \
+    b: emergencyAdvice(text: $t) \
+    c: answers(text: $t) { relevance } \
+    d: classify(text: $t) { category } }";
+
+#[tokio::test]
+async fn previews_that_find_every_analysis_thread_taken_are_refused_as_busy_when_none_may_wait() {
+    let app = spawn_app_with(|c| {
+        c.analysis_threads = 1;
+        c.preview_wait_ms = 0;
+    })
+    .await;
+    // The four fields of one operation are resolved at once: the first
+    // takes the only thread, the others find it taken.
+    let answer = app.gql(FOUR_PREVIEWS, json!({ "t": gibberish(150) })).await;
+    let errors = answer["errors"].as_array().cloned().unwrap_or_default();
+    assert!(!errors.is_empty(), "some were refused: {answer}");
+    assert!(errors.len() < 4, "the first one ran: {answer}");
+    for error in &errors {
+        assert_eq!(error["extensions"]["code"], "RATE_LIMITED", "{answer}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("busy")),
+            "says the server is busy, not that the caller asked too often: {answer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn previews_wait_their_turn_for_an_analysis_thread_within_the_configured_wait() {
+    let app = spawn_app_with(|c| {
+        c.analysis_threads = 1;
+        c.preview_wait_ms = 10_000;
+    })
+    .await;
+    let answer = app.gql(FOUR_PREVIEWS, json!({ "t": gibberish(150) })).await;
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(answer["data"]["a"][0]["category"].is_string(), "{answer}");
+}
+
+#[tokio::test]
+async fn submissions_are_never_refused_as_busy_however_many_arrive_at_once() {
+    let app = spawn_app_with(|c| {
+        c.analysis_threads = 1;
+        c.preview_wait_ms = 0;
+    })
+    .await;
+    let texts: Vec<String> = (0..12)
+        .map(|i| {
+            format!(
+                "Gatlampan nummer {i} på Storgatan är trasig. {}",
+                gibberish(200)
+            )
+        })
+        .collect();
+    let answers = futures_util::future::join_all(
+        texts
+            .iter()
+            .map(|text| app.gql(SUBMIT, json!({ "input": { "description": text } }))),
+    )
+    .await;
+    for answer in &answers {
+        assert!(
+            answer["data"]["submitRequest"]["request"]["reference"].is_string(),
+            "{answer}"
+        );
+    }
+    assert_eq!(app.count("requests").await, 12);
+}
