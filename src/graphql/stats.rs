@@ -18,15 +18,20 @@ pub struct Count {
 }
 
 /// The requests of one category or administration. Confidential requests
-/// are counted in cells of one Swedish day, administration and category;
-/// a cell of fewer than five is withheld from this count and from every
-/// other figure, so that no subtraction recovers it.
+/// are counted in cells of one Swedish day, administration and category,
+/// and only for days that have ended; a cell of fewer than five is withheld
+/// from this count and from every other figure, so that no subtraction
+/// recovers it.
 #[derive(SimpleObject)]
 pub struct SuppressibleCount {
     pub key: String,
-    /// Null when every request of the key was withheld (shown as "< 5").
+    /// Null when nothing of the key is published: empty, or withheld
+    /// (shown as "< 5"), which look the same.
     pub count: Option<i64>,
-    /// Whether confidential requests of this key were withheld.
+    /// Whether confidential requests of this key may have been withheld.
+    /// For the system owner, always true for the catalogue's confidential
+    /// categories and the administrations owning them, which are always
+    /// listed, empty or not: the mark says nothing about what they hold.
     pub suppressed: bool,
 }
 
@@ -39,9 +44,11 @@ pub struct Percentiles {
 }
 
 /// For the system owner, confidential requests are counted only in
-/// `total`, `byCategory` and `byAdministration`, and only in cells of at
-/// least five; every other figure describes the open requests. A handler's
-/// figures cover their own administrations in full.
+/// `total`, `byCategory` and `byAdministration`, only in cells of at least
+/// five, and only for Swedish days that have ended, so that polling the
+/// current day shows nothing of them; every other figure describes the open
+/// requests, up to now. A handler's figures cover their own administrations
+/// in full, up to now.
 #[derive(SimpleObject)]
 pub struct Stats {
     /// The period counted: the one asked for, widened to whole days in
@@ -68,7 +75,9 @@ pub struct Stats {
     /// category.
     pub first_contact_resolution: Vec<FirstContactResolution>,
     /// Residents who found their answer in an article and did not submit,
-    /// per category.
+    /// per category. For the system owner, confidential categories follow
+    /// the rule of `byCategory` (days that have ended, cells of at least
+    /// five); a withheld one is left out like an empty one.
     pub deflections: Vec<Count>,
     /// What residents ask that no article answers (from the period's
     /// newest 2,000 non-confidential texts), most frequent first: which

@@ -31,7 +31,8 @@ pub struct Stats {
     pub total: u64,
     pub by_channel: Vec<(String, i64)>,
     /// Per category and per administration, with confidential requests of
-    /// small cells withheld (see `domain::disclosure`).
+    /// small cells and of the current day withheld (see
+    /// `domain::disclosure`).
     pub by_category: Vec<(String, Cell)>,
     pub by_administration: Vec<(String, Cell)>,
     pub by_status: Vec<(String, i64)>,
@@ -48,7 +49,9 @@ pub struct Stats {
     /// Answered and closed at first contact, per channel and category.
     pub first_contact: Vec<FirstContact>,
     /// Residents who found their answer in an article and did not submit,
-    /// per category ("" for articles without one).
+    /// per category ("" for articles without one), in key order; for the
+    /// system owner, confidential categories under the same rule as
+    /// `by_category`.
     pub deflections: Vec<(String, i64)>,
     /// What residents ask that no article answers, most frequent first.
     pub unanswered_topics: Vec<super::knowledge::Topic>,
@@ -89,12 +92,18 @@ impl Services {
         let (from, to) = disclosure::whole_swedish_days(from, to)
             .ok_or_else(|| ServiceError::invalid("to", "must be after from"))?;
         // A handler's figures cover only their own administrations, whose
-        // requests they read in full anyway. The system owner reads no
-        // request: for them confidential requests are counted only per
-        // category and administration, in cells of at least five
-        // (domain::disclosure), and every other figure, which would cross
-        // them with channel, status or time, is over open requests only.
+        // requests they read in full anyway, as they happen. The system
+        // owner reads no request: for them confidential requests (and
+        // deflections in confidential categories) are counted only per
+        // category and administration, in cells of at least five of days
+        // that have ended (domain::disclosure), and every other figure,
+        // which would cross them with channel, status or time, is over open
+        // requests only. Only the confidential part stops at the current
+        // day: the open figures stay live, and nothing confidential in
+        // them can change while the day goes on.
         let guarded = administrations.is_none();
+        let now = Utc::now();
+        let marked = disclosure::Marked::of(self.catalogue());
         let period = Period {
             from,
             to,
@@ -109,15 +118,14 @@ impl Services {
                     .into_iter()
                     .filter_map(|(administration, category, hour, count)| {
                         Some(SecretCount {
-                            day: disclosure::swedish_day(DateTime::from_timestamp(
-                                hour.checked_mul(3600)?,
-                                0,
-                            )?),
+                            day: swedish_day_of_hour(hour)?,
                             administration,
                             category: category.unwrap_or_default(),
                             count,
                         })
                     }),
+                now,
+                &marked,
             )
         } else {
             Published::default()
@@ -167,19 +175,39 @@ impl Services {
                 }
             })
             .collect();
-        let deflections = store::knowledge::deflections_by_category(db, from, to)
-            .await?
-            .into_iter()
-            .filter(|(category, _)| {
-                administrations.as_ref().is_none_or(|adms| {
-                    category
+        let mut deflections: BTreeMap<String, i64> =
+            store::knowledge::deflections_by_category(db, from, to)
+                .await?
+                .into_iter()
+                .filter(|(category, _)| match &administrations {
+                    Some(adms) => category
                         .as_deref()
                         .and_then(|c| self.catalogue().category(c))
-                        .is_some_and(|c| adms.contains(&c.administration))
+                        .is_some_and(|c| adms.contains(&c.administration)),
+                    None => category
+                        .as_ref()
+                        .is_none_or(|c| !marked.categories.contains(c)),
                 })
-            })
-            .map(|(category, n)| (category.unwrap_or_default(), n))
-            .collect();
+                .map(|(category, n)| (category.unwrap_or_default(), n))
+                .collect();
+        if guarded {
+            // Someone who found their answer in an article on domestic
+            // violence is as much someone's secret case as a request is.
+            let rows = store::stats::deflections_by_hour(
+                db,
+                from,
+                to,
+                marked.categories.iter().map(String::as_str),
+            )
+            .await?;
+            deflections.extend(disclosure::published_counts(
+                rows.into_iter().filter_map(|(category, hour, n)| {
+                    Some((swedish_day_of_hour(hour)?, category, n))
+                }),
+                now,
+            ));
+        }
+        let deflections = deflections.into_iter().collect();
         let texts = store::stats::recent_texts(db, &period, TOPIC_SAMPLE).await?;
         let unanswered_topics = self.unanswered_topics(&texts, TOPICS);
         Ok(Stats {
@@ -210,6 +238,15 @@ impl Services {
             rerouted_share: share(rerouted, open_total),
         })
     }
+}
+
+/// The Swedish day of an hour counted from the Unix epoch in UTC (as the
+/// store groups timestamps).
+fn swedish_day_of_hour(hour: i64) -> Option<chrono::NaiveDate> {
+    Some(disclosure::swedish_day(DateTime::from_timestamp(
+        hour.checked_mul(3600)?,
+        0,
+    )?))
 }
 
 /// Open counts per key with the published confidential cells added, in key

@@ -44,6 +44,17 @@ impl Period<'_> {
     }
 }
 
+/// The hour of a timestamp column, counted from the Unix epoch in UTC.
+fn hour_of(backend: DbBackend, column: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(FLOOR(EXTRACT(EPOCH FROM {column}) / 3600) AS BIGINT)")
+        }
+        // Stored as RFC 3339 text, which strftime reads.
+        _ => format!("CAST(strftime('%s', {column}) AS INTEGER) / 3600"),
+    }
+}
+
 /// `(administration, category, hour, count)` of the period's confidential
 /// requests, `hour` counted from the Unix epoch in UTC. Hours, because
 /// every Swedish day is a whole number of them (Stockholm's offsets are
@@ -54,18 +65,14 @@ pub async fn confidential_by_hour(
     period: &Period<'_>,
 ) -> Result<Vec<(String, Option<String>, i64, i64)>, StoreError> {
     use requests::Column as C;
-    let hour = match conn.get_database_backend() {
-        DbBackend::Postgres => "CAST(FLOOR(EXTRACT(EPOCH FROM created_at) / 3600) AS BIGINT)",
-        // Stored as RFC 3339 text, which strftime reads.
-        _ => "CAST(strftime('%s', created_at) AS INTEGER) / 3600",
-    };
+    let hour = hour_of(conn.get_database_backend(), "created_at");
     Ok(period
         .all()
         .filter(C::Confidential.eq(true))
         .select_only()
         .column(C::AdministrationCode)
         .column(C::CategoryCode)
-        .column_as(Expr::cust(hour), "hour")
+        .column_as(Expr::cust(hour.clone()), "hour")
         .column_as(C::Id.count(), "n")
         .group_by(C::AdministrationCode)
         .group_by(C::CategoryCode)
@@ -173,6 +180,31 @@ pub async fn recent_texts(
         .column(C::Description)
         .order_by_desc(C::Id)
         .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// `(category, hour, count)` of the deflections in `[from, to)` of the
+/// given categories, `hour` as in [`confidential_by_hour`].
+pub async fn deflections_by_hour(
+    conn: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    categories: impl IntoIterator<Item = &str>,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
+    use super::entities::deflections::{Column as C, Entity};
+    let hour = hour_of(conn.get_database_backend(), "at");
+    Ok(Entity::find()
+        .filter(C::At.gte(from))
+        .filter(C::At.lt(to))
+        .filter(C::CategoryCode.is_in(categories))
+        .select_only()
+        .column(C::CategoryCode)
+        .column_as(Expr::cust(hour.clone()), "hour")
+        .column_as(C::Id.count(), "n")
+        .group_by(C::CategoryCode)
+        .group_by(Expr::cust(hour))
         .into_tuple()
         .all(conn)
         .await?)

@@ -1,7 +1,9 @@
 //! Statistics without singling anyone out: whole Swedish days, and
 //! confidential categories counted only in cells of at least five.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Europe::Stockholm;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, field, spawn_app};
@@ -119,8 +121,9 @@ async fn a_confidential_category_with_one_to_four_requests_is_shown_suppressed_a
         )
         .await;
     }
-    let now = Utc::now();
-    let (from, to) = (now - Duration::hours(1), now + Duration::hours(1));
+    let yesterday = yesterday_noon();
+    move_rows(&app, "requests", "created_at", yesterday).await;
+    let (from, to) = day_of(yesterday);
 
     let s = stats(&app, &admin(&app), from, to).await;
     let suppressed = |key: &str| json!({ "key": key, "count": null, "suppressed": true });
@@ -149,7 +152,7 @@ async fn a_confidential_category_with_one_to_four_requests_is_shown_suppressed_a
 }
 
 #[tokio::test]
-async fn a_confidential_category_with_five_requests_in_a_day_shows_its_count() {
+async fn a_confidential_category_with_five_requests_on_an_ended_day_shows_its_count() {
     let app = spawn_app().await;
     for _ in 0..5 {
         submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
@@ -160,19 +163,15 @@ async fn a_confidential_category_with_five_requests_in_a_day_shows_its_count() {
         "Jag vill ha stöd för mitt alkoholmissbruk",
     )
     .await;
-    let now = Utc::now();
+    let yesterday = yesterday_noon();
+    move_rows(&app, "requests", "created_at", yesterday).await;
+    let (from, to) = day_of(yesterday);
 
-    let s = stats(
-        &app,
-        &admin(&app),
-        now - Duration::hours(1),
-        now + Duration::hours(1),
-    )
-    .await;
+    let s = stats(&app, &admin(&app), from, to).await;
     assert_eq!(
         entry(&s["byCategory"], "financial_assistance"),
-        &json!({ "key": "financial_assistance", "count": 5, "suppressed": false }),
-        "{s}"
+        &json!({ "key": "financial_assistance", "count": 5, "suppressed": true }),
+        "shown, and marked like every confidential category: {s}"
     );
     assert_eq!(
         entry(&s["byCategory"], "substance_abuse_support"),
@@ -188,5 +187,161 @@ async fn a_confidential_category_with_five_requests_in_a_day_shows_its_count() {
         s["byChannel"],
         json!([]),
         "channel, status and durations describe the open requests"
+    );
+}
+
+/// Noon of the Swedish day before today: a day that has ended.
+fn yesterday_noon() -> DateTime<Utc> {
+    let today = Utc::now().with_timezone(&Stockholm).date_naive();
+    let noon = (today - Duration::days(1))
+        .and_hms_opt(12, 0, 0)
+        .expect("noon exists");
+    Stockholm
+        .from_local_datetime(&noon)
+        .single()
+        .expect("noon is unambiguous")
+        .with_timezone(&Utc)
+}
+
+/// Moves every row of `table` so far to `at`: arranging data on a day that
+/// has ended, which the API cannot do.
+async fn move_rows(app: &TestApp, table: &str, column: &str, at: DateTime<Utc>) {
+    let db = app.db().await;
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => format!("UPDATE {table} SET {column} = $1"),
+        _ => format!("UPDATE {table} SET {column} = ?"),
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [at.into()],
+    ))
+    .await
+    .expect("rows moved");
+}
+
+/// The whole Swedish day holding `at`.
+fn day_of(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (at, at + Duration::minutes(1))
+}
+
+#[tokio::test]
+async fn an_admin_polling_todays_statistics_sees_nothing_change_as_confidential_requests_arrive() {
+    let app = spawn_app().await;
+    let admin = admin(&app);
+    submit_in(&app, "street_lighting", "Gatlampan på Storgatan är trasig").await;
+    let (from, to) = day_of(Utc::now());
+
+    let before = stats(&app, &admin, from, to).await;
+    submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
+    let after_first = stats(&app, &admin, from, to).await;
+    for _ in 0..5 {
+        submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
+    }
+    let after_sixth = stats(&app, &admin, from, to).await;
+
+    assert_eq!(
+        before, after_first,
+        "the first confidential request of the day shows nowhere"
+    );
+    assert_eq!(
+        before, after_sixth,
+        "nor does the sixth: a count going from five to six would isolate it"
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_category_with_no_requests_and_one_with_three_look_the_same_to_the_admin() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        submit_in(&app, "financial_assistance", "Jag behöver försörjningsstöd").await;
+    }
+    let yesterday = yesterday_noon();
+    move_rows(&app, "requests", "created_at", yesterday).await;
+    let (from, to) = day_of(yesterday);
+
+    let s = stats(&app, &admin(&app), from, to).await;
+    let withheld = |key: &str| json!({ "key": key, "count": null, "suppressed": true });
+    for (list, holding_three, empty) in [
+        ("byCategory", "financial_assistance", "domestic_violence"),
+        ("byCategory", "financial_assistance", "home_care"),
+        ("byAdministration", "SOC", "VOF"),
+    ] {
+        assert_eq!(
+            entry(&s[list], holding_three),
+            &withheld(holding_three),
+            "{s}"
+        );
+        assert_eq!(entry(&s[list], empty), &withheld(empty), "{s}");
+    }
+    assert_eq!(s["total"], 0, "{s}");
+}
+
+#[tokio::test]
+async fn deflections_of_a_confidential_category_are_withheld_under_five_and_on_the_current_day() {
+    let app = spawn_app().await;
+    let article = |slug: &'static str| {
+        let app = &app;
+        async move {
+            let answer = app
+                .gql(
+                    "query($s: String!) { article(slug: $s) { id } }",
+                    json!({ "s": slug }),
+                )
+                .await;
+            answer["data"]["article"]["id"].clone()
+        }
+    };
+    let deflect = |id: Value| {
+        let app = &app;
+        async move {
+            let answer = app
+                .gql(
+                    "mutation($a: ID!) { recordDeflection(articleId: $a) }",
+                    json!({ "a": id }),
+                )
+                .await;
+            assert_eq!(answer["data"]["recordDeflection"], true, "{answer}");
+        }
+    };
+    let home_care = article("hemtjanst-trygghetslarm").await;
+    let paratransit = article("fardtjanst-ansokan").await;
+    let recycling = article("atervinningscentralen-oppettider").await;
+    for _ in 0..3 {
+        deflect(home_care.clone()).await;
+    }
+    for _ in 0..5 {
+        deflect(paratransit.clone()).await;
+    }
+    deflect(recycling.clone()).await;
+    let yesterday = yesterday_noon();
+    move_rows(&app, "deflections", "at", yesterday).await;
+    // Today's are not published until the day has ended, however many.
+    for _ in 0..5 {
+        deflect(home_care.clone()).await;
+    }
+    let query = "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) {
+        deflections { key count } } }";
+    let period = json!({ "f": yesterday - Duration::days(1), "t": Utc::now() });
+
+    let s = app.gql_as(&admin(&app), query, period.clone()).await;
+    assert_eq!(
+        s["data"]["stats"]["deflections"],
+        json!([
+            { "key": "paratransit", "count": 5 },
+            { "key": "waste_collection", "count": 1 },
+        ]),
+        "{s}"
+    );
+    let vof = app
+        .gql_as(&app.handler("vof-vera", &["VOF"]), query, period)
+        .await;
+    assert_eq!(
+        vof["data"]["stats"]["deflections"],
+        json!([
+            { "key": "home_care", "count": 8 },
+            { "key": "paratransit", "count": 5 },
+        ]),
+        "the administration's own handlers see theirs in full: {vof}"
     );
 }
