@@ -168,9 +168,18 @@ const MIGRATION_LOCK: i64 = 0x0045_5641_4749_4e4d;
 /// at once: each migrates inside one transaction holding an advisory lock,
 /// so the first applies the migrations and the others, once they get the
 /// lock, find nothing left to do.
+///
+/// On SQLite too the migrations run inside one transaction (SQLite's DDL
+/// is transactional; sea-orm-migration would otherwise run them without
+/// one): a process killed halfway leaves the schema as it was, instead of
+/// tables without their migration's record, which the next start would
+/// try to create again and fail on for ever.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), StoreError> {
     if db.get_database_backend() != DbBackend::Postgres {
-        return Ok(Migrator::up(db, None).await?);
+        let tx = begin_write(db).await?;
+        Migrator::up(&tx, None).await?;
+        tx.commit().await?;
+        return Ok(());
     }
     let tx = db.begin().await?;
     tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
