@@ -44,6 +44,10 @@ const MAX_GROUP: usize = 64;
 /// up, or it failed).
 const ORPHAN_AFTER: Duration = Duration::from_millis(20);
 
+/// How long a use case waits for the writer's turn when the pool sets no
+/// acquire timeout.
+const DEFAULT_TURN_WAIT: Duration = Duration::from_secs(30);
+
 /// The SQLite writer's connection, and how to open it again.
 pub struct SqliteWriter {
     pub db: DatabaseConnection,
@@ -205,7 +209,20 @@ struct OpenGroup {
 
 impl Group {
     async fn join(self: &Arc<Self>) -> Result<WriteTx, StoreError> {
-        let mut turn = self.take_turn().await;
+        // The turn is the writer's one connection: wait for it no longer
+        // than for a pooled one. Otherwise, while another process holds
+        // SQLite's write lock, use cases queue behind one another and each
+        // in turn waits out the busy timeout, without bound.
+        let wait = self
+            .options
+            .get_acquire_timeout()
+            .unwrap_or(DEFAULT_TURN_WAIT);
+        let Ok(mut turn) = tokio::time::timeout(wait, self.take_turn()).await else {
+            return Err(lost(&format!(
+                "no turn to write within {} s",
+                wait.as_secs_f64()
+            )));
+        };
         if turn.open.is_none() {
             let db = self.connection(&mut turn).await?;
             match begin_write(&db).await {
