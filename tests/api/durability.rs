@@ -285,7 +285,7 @@ async fn sigterm_finishes_requests_in_flight_ends_subscriptions_and_exits_zero()
 }
 
 /// A PostgreSQL cluster of the test's own, which it may stop and start.
-struct OwnPostgres {
+pub(crate) struct OwnPostgres {
     bin: std::path::PathBuf,
     data: std::path::PathBuf,
     port: u16,
@@ -295,7 +295,7 @@ struct OwnPostgres {
 impl OwnPostgres {
     /// `None` where PostgreSQL is not installed (the suite then runs on
     /// SQLite only).
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()?
             .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
@@ -336,19 +336,25 @@ impl OwnPostgres {
         Some(pg)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    fn ctl(&self, action: &str) {
+    pub(crate) fn ctl(&self, action: &str) {
+        self.ctl_mode(action, "immediate");
+    }
+
+    /// `pg_ctl action` with shutdown mode `mode` (`fast`, `immediate`)
+    /// for `stop` and `restart`.
+    pub(crate) fn ctl_mode(&self, action: &str, mode: &str) {
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {}",
             self.port,
             self.data.display()
         );
         let data = self.data.display().to_string();
-        let mut args = vec!["-D", data.as_str(), "-w", "-m", "immediate", action];
-        if action == "start" {
+        let mut args = vec!["-D", data.as_str(), "-w", "-m", mode, action];
+        if action == "start" || action == "restart" {
             args.extend(["-o", options.as_str(), "-l"]);
             let log = format!("{}.log", data);
             self.run("pg_ctl", &[args.as_slice(), &[log.as_str()]].concat());

@@ -7,6 +7,7 @@ mod classifier;
 mod connection_faults;
 mod durability;
 mod email;
+mod fault_injection;
 mod faults;
 mod hostile;
 mod knowledge;

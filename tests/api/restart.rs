@@ -25,6 +25,14 @@ impl Server {
     /// Starts the binary on a free port, configured by `configure`, and
     /// waits until it is ready.
     pub(crate) async fn spawn(configure: impl FnOnce(&mut Command)) -> Self {
+        let server = Self::launch(configure);
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts the binary on a free port, configured by `configure`,
+    /// without waiting for it to be ready (to kill it during start-up).
+    pub(crate) fn launch(configure: impl FnOnce(&mut Command)) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,15 +51,13 @@ impl Server {
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit());
         configure(&mut command);
-        let server = Self {
+        Self {
             child: command.spawn().expect("server binary starts"),
             base: format!("http://127.0.0.1:{port}"),
-        };
-        server.wait_ready().await;
-        server
+        }
     }
 
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         // Generous: CI machines run many servers of parallel tests at once.
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {

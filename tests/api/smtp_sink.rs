@@ -48,6 +48,8 @@ struct Shared {
     fail_next: AtomicUsize,
     reject_all: AtomicBool,
     queue_ids: AtomicU64,
+    /// Milliseconds between keeping a message and answering its DATA.
+    answer_delay_ms: AtomicU64,
 }
 
 impl SmtpSink {
@@ -76,6 +78,15 @@ impl SmtpSink {
     #[allow(dead_code)] // Only the permanent-failure tests use it.
     pub fn reject_all(&self, on: bool) {
         self.shared.reject_all.store(on, Ordering::SeqCst);
+    }
+
+    /// Keeps each message at once but answers its DATA only after
+    /// `delay`, as a slow relay: a sender that dies in between never hears
+    /// that the message was taken.
+    #[allow(dead_code)] // Only the fault-injection tests use it.
+    pub fn answer_after(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.answer_delay_ms.store(ms, Ordering::SeqCst);
     }
 
     pub fn messages(&self) -> Vec<ReceivedMail> {
@@ -277,6 +288,10 @@ async fn conversation(
                 };
                 let taken = std::mem::take(&mut envelope);
                 let answer = accept(shared, taken, data);
+                let delay = shared.answer_delay_ms.load(Ordering::SeqCst);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
                 reply(write, &answer).await?;
             }
             "RSET" => {
