@@ -21,8 +21,9 @@ pub(super) enum Urgency {
     /// A preview for the form or a staff page: refused as busy after the
     /// configured wait.
     Preview,
-    /// Part of registering a request: waits as long as it takes.
-    Submission,
+    /// Part of registering a request, or a staff member's figures: waits
+    /// as long as it takes.
+    Required,
 }
 
 /// The threads text work may use, and how long a preview waits for one.
@@ -60,7 +61,7 @@ impl Services {
         let pool = &self.inner.compute;
         let permits = Arc::clone(&pool.permits);
         let permit = match urgency {
-            Urgency::Submission => permits.acquire_owned().await.ok(),
+            Urgency::Required => permits.acquire_owned().await.ok(),
             Urgency::Preview if pool.preview_wait.is_zero() => permits.try_acquire_owned().ok(),
             Urgency::Preview => tokio::time::timeout(pool.preview_wait, permits.acquire_owned())
                 .await

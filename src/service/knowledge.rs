@@ -433,7 +433,20 @@ impl Services {
     /// What residents ask that no article answers: the most frequent words
     /// of `texts` without an answer, with how many texts had each and the
     /// category they were most often in.
-    pub(super) fn unanswered_topics(
+    /// Searching thousands of texts is text work like any other: it runs
+    /// on an analysis thread (`compute`).
+    pub(super) async fn unanswered_topics(
+        &self,
+        texts: Vec<(Option<String>, String)>,
+        top: usize,
+    ) -> Result<Vec<Topic>, ServiceError> {
+        self.compute(Urgency::Required, move |services| {
+            services.count_unanswered_topics(&texts, top)
+        })
+        .await
+    }
+
+    fn count_unanswered_topics(
         &self,
         texts: &[(Option<String>, String)],
         top: usize,

@@ -209,7 +209,7 @@ impl Services {
         }
         let deflections = deflections.into_iter().collect();
         let texts = store::stats::recent_texts(db, &period, TOPIC_SAMPLE).await?;
-        let unanswered_topics = self.unanswered_topics(&texts, TOPICS);
+        let unanswered_topics = self.unanswered_topics(texts, TOPICS).await?;
         Ok(Stats {
             from,
             to,

@@ -160,7 +160,7 @@ impl Services {
         let text = submission.description.clone();
         let hint = submission.category_hint.clone();
         let language = submission.language;
-        self.compute(Urgency::Submission, move |services| {
+        self.compute(Urgency::Required, move |services| {
             let classification = services.inner.classifier.classify(&ClassifyRequest {
                 text: &text,
                 category_hint: hint.as_deref(),
