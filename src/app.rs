@@ -109,6 +109,7 @@ impl App {
             graphiql: config.graphiql_enabled(),
             mail_gateway_secret: mail_gateway_secret(config)?,
             sockets: Arc::default(),
+            request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
         };
         let sockets = state.sockets.clone();
         Ok(Self {

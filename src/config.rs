@@ -159,6 +159,13 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 10)]
     pub db_acquire_timeout_secs: u64,
 
+    /// Seconds any one HTTP request may take before it is given up and
+    /// answered 503 (`INTERNAL`): a stalled database or disk then costs a
+    /// resident an error to retry, not a hung page. Live subscriptions are
+    /// not limited.
+    #[arg(long, env = "ENVAGIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
     /// SQLite: sync every commit to disk before answering (true), or only
     /// at checkpoints (false: faster, but a power cut may lose the last
     /// acknowledged requests; a process crash loses nothing).

@@ -50,6 +50,8 @@ pub struct HttpState {
     /// Open WebSocket connections, so that a stopping server can let them
     /// say goodbye before it exits.
     pub sockets: Arc<OpenSockets>,
+    /// How long one request may take (`Config::request_timeout_secs`).
+    pub request_timeout: std::time::Duration,
 }
 
 /// Counts open WebSocket connections; a graceful stop waits for none.
@@ -153,9 +155,11 @@ pub fn router(state: HttpState, limits: &BodyLimits) -> Router {
         .merge(crate::web::routes())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.api));
+    let timeout = state.request_timeout;
     let router = Router::new()
         .merge(api)
         .merge(gateway::router(state, limits.mail))
+        .layer(middleware::from_fn_with_state(timeout, deadline))
         .layer(middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -428,6 +432,39 @@ impl IntoResponse for BadRequest {
                 StatusCode::BAD_REQUEST,
                 &format!("not a GraphQL request: {}", self.0),
             )
+        }
+    }
+}
+
+/// Gives up a request that outlives `limit`. The database's own timeouts
+/// only cover waiting for a connection; a query already sent on a stalled
+/// connection would otherwise wait as long as the stall. Dropping the
+/// handler drops its transaction, which rolls back: nothing half-written.
+/// A request cut off just after its commit is the same as a connection
+/// lost then: a retry with the same `idempotencyKey` finds it.
+async fn deadline(
+    State(limit): State<std::time::Duration>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    // A subscription lives as long as its resident watches.
+    if request.uri().path() == "/graphql/ws" {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::error!(
+                %path,
+                limit_secs = limit.as_secs(),
+                "request given up: it took longer than ENVAGIN_REQUEST_TIMEOUT_SECS (is the database slow or stalled?)"
+            );
+            let body = json!({ "errors": [{
+                "message": "the request took too long and was given up: try again (with the same idempotencyKey)",
+                "extensions": { "code": "INTERNAL" }
+            }] });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
         }
     }
 }
