@@ -453,6 +453,8 @@ mod tests {
             "my toddler swallowed dishwasher tablets",
             "Min son vill ta livet av sig, han står på bron nu",
             "ledningen ligger på marken och gnistrar",
+            "Det b\u{200b}rinner i soprummet",
+            "ＴＨＥＲＥ ＩＳ ＳＭＯＫＥ pouring out of the school",
         ] {
             assert!(alarms(text), "{text}");
         }

@@ -17,12 +17,32 @@ pub fn clean(raw: &str) -> String {
 }
 
 /// Lower-cases and folds Swedish and common Latin diacritics to ASCII, so
-/// that "snöröjning" and "snorojning" compare equal.
+/// that "snöröjning" and "snorojning" compare equal. Compatibility forms
+/// (full-width "ｂｒａｎｄ", ligatures) become their plain letters and
+/// invisible characters go, so that neither can hide a word from the
+/// classifier or a danger phrase from the 112 check.
 pub fn fold(raw: &str) -> String {
-    raw.nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    let lower: String = raw.chars().flat_map(char::to_lowercase).collect();
+    lower
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c) && !is_invisible(*c))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// Format characters that render as nothing: zero-width spaces and joiners,
+/// the soft hyphen, bidirectional controls, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// Folded word tokens of a text.
@@ -42,6 +62,13 @@ mod tests {
     fn folding_makes_missing_swedish_letters_match() {
         assert_eq!(fold("Snöröjningen på Åsgatan"), "snorojningen pa asgatan");
         assert_eq!(fold("VATTENLÄCKA"), "vattenlacka");
+    }
+
+    #[test]
+    fn full_width_letters_and_invisible_characters_cannot_hide_a_word() {
+        assert_eq!(fold("ＢＲＡＮＤ i köket"), "brand i koket");
+        assert_eq!(fold("br\u{200b}and, e\u{ad}ld"), "brand, eld");
+        assert_eq!(tokens("\u{feff}Det b\u{200d}rinner"), vec!["det", "brinner"]);
     }
 
     #[test]
