@@ -2,6 +2,7 @@
 //! views of it (the catalogue itself and the classifier preview).
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
@@ -126,7 +127,9 @@ impl Services {
         if let Some(key) = super::submit::budget_key(caller, client)
             && self.inner.preview_limiter.reserve(key).is_none()
         {
-            tracing::warn!("previews over a resident's budget: refused");
+            if let Some(refused) = self.inner.refusals.previews.count(Instant::now()) {
+                tracing::warn!(refused, %client, "previews over a resident's budget: refused (count since the last such line; latest client)");
+            }
             return Err(ServiceError::RateLimited);
         }
         Ok(())

@@ -69,7 +69,12 @@ impl Services {
                 .and_then(Result::ok),
         };
         let Some(permit) = permit else {
-            tracing::warn!("text analysis busy: a preview was refused");
+            if let Some(refused) = self.inner.refusals.busy.count(std::time::Instant::now()) {
+                tracing::warn!(
+                    refused,
+                    "text analysis busy: previews refused (count since the last such line)"
+                );
+            }
             return Err(ServiceError::Busy);
         };
         let services = self.clone();

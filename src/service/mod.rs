@@ -131,6 +131,26 @@ fn summarise(errors: &[InvalidInput]) -> String {
         .join("; ")
 }
 
+/// Warnings a flood repeats, one throttle each (`rate_limit::Repeats`).
+struct Refusals {
+    previews: rate_limit::Repeats,
+    busy: rate_limit::Repeats,
+    anonymous_submissions: rate_limit::Repeats,
+    resident_submissions: rate_limit::Repeats,
+}
+
+impl Default for Refusals {
+    fn default() -> Self {
+        let minute = || rate_limit::Repeats::new(std::time::Duration::from_secs(60));
+        Self {
+            previews: minute(),
+            busy: minute(),
+            anonymous_submissions: minute(),
+            resident_submissions: minute(),
+        }
+    }
+}
+
 /// Tunables of the use cases, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -197,6 +217,8 @@ struct Inner {
     /// Residents' classify and answers previews, counted as submissions are.
     preview_limiter: rate_limit::Limiter<rate_limit::SubmitterKey>,
     compute: compute::ComputePool,
+    /// Refused previews and submissions, logged once a minute.
+    refusals: Refusals,
     /// Request ids with newly committed events, for live subscriptions.
     announcements: tokio::sync::broadcast::Sender<i64>,
     /// Wakes this process's outbox sender when a message is written.
@@ -239,6 +261,7 @@ impl Services {
                     settings.preview_max_per_address,
                     std::time::Duration::from_secs(60),
                 ),
+                refusals: Refusals::default(),
                 compute: compute::ComputePool::new(
                     settings.analysis_threads,
                     settings.preview_wait,

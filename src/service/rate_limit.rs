@@ -156,9 +156,52 @@ fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
+/// A warning a flood would repeat thousands of times a minute (one per
+/// refused field of a batch) is said once per `every`, with how often it
+/// happened meanwhile: an operator reads the log, not the flood.
+pub struct Repeats {
+    every: Duration,
+    /// When it was last said, and how often it happened since.
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl Repeats {
+    pub fn new(every: Duration) -> Self {
+        Self {
+            every,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    /// Counts one occurrence at `now`; `Some(n)` when it is time to say
+    /// so: `n` occurrences since it was last said, this one included.
+    pub fn count(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, count) = &mut *state;
+        *count += 1;
+        if last.is_some_and(|at| now.duration_since(at) < self.every) {
+            return None;
+        }
+        *last = Some(now);
+        Some(std::mem::take(count))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repeated_warning_is_said_at_once_then_once_per_period_with_its_count() {
+        let repeats = Repeats::new(Duration::from_secs(60));
+        let start = Instant::now();
+        assert_eq!(repeats.count(start), Some(1));
+        for i in 1..=99 {
+            assert_eq!(repeats.count(start + Duration::from_millis(i)), None);
+        }
+        assert_eq!(repeats.count(start + Duration::from_secs(61)), Some(100));
+        assert_eq!(repeats.count(start + Duration::from_secs(62)), None);
+    }
 
     #[test]
     fn an_address_is_refused_after_the_allowed_attempts_and_others_are_not() {

@@ -74,12 +74,18 @@ impl Services {
         {
             // The subject is not logged: an e-ID broker's `sub` may be
             // derived from the personal identity number.
+            let now = std::time::Instant::now();
+            let refusals = &self.inner.refusals;
             match caller.actor() {
                 None => {
-                    tracing::warn!(%client, "anonymous submissions over the address's budget: refused")
+                    if let Some(refused) = refusals.anonymous_submissions.count(now) {
+                        tracing::warn!(refused, %client, "anonymous submissions over the address's budget: refused (count since the last such line; latest client)")
+                    }
                 }
                 Some(_) => {
-                    tracing::warn!(%client, "a signed-in resident's submissions over budget: refused")
+                    if let Some(refused) = refusals.resident_submissions.count(now) {
+                        tracing::warn!(refused, %client, "signed-in residents' submissions over budget: refused (count since the last such line; latest client)")
+                    }
                 }
             }
             return Err(ServiceError::RateLimited);
