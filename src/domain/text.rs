@@ -68,7 +68,10 @@ mod tests {
     fn full_width_letters_and_invisible_characters_cannot_hide_a_word() {
         assert_eq!(fold("ＢＲＡＮＤ i köket"), "brand i koket");
         assert_eq!(fold("br\u{200b}and, e\u{ad}ld"), "brand, eld");
-        assert_eq!(tokens("\u{feff}Det b\u{200d}rinner"), vec!["det", "brinner"]);
+        assert_eq!(
+            tokens("\u{feff}Det b\u{200d}rinner"),
+            vec!["det", "brinner"]
+        );
     }
 
     #[test]

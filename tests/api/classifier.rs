@@ -57,6 +57,29 @@ async fn words_about_fire_in_a_harmless_context_give_no_emergency_advice() {
 }
 
 #[tokio::test]
+async fn an_english_text_sent_without_a_language_is_answered_in_english() {
+    let app = spawn_app().await;
+    let fire = app
+        .submit(json!({ "description": "There is thick smoke pouring out of the house next door and I think someone is inside" }))
+        .await;
+    assert!(
+        fire["emergencyAdvice"]
+            .as_str()
+            .is_some_and(|a| a.contains("call 112")),
+        "English advice: {fire}"
+    );
+    let swedish = app
+        .submit(json!({ "description": "Det brinner i ett hus på Storgatan, rök väller ut!" }))
+        .await;
+    assert!(
+        swedish["emergencyAdvice"]
+            .as_str()
+            .is_some_and(|a| a.contains("ring 112")),
+        "Swedish advice: {swedish}"
+    );
+}
+
+#[tokio::test]
 async fn gibberish_waits_in_triage() {
     let app = spawn_app().await;
     let p = app
