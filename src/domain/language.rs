@@ -46,6 +46,18 @@ pub const UNDETERMINED: OtherLanguage = OtherLanguage {
     name: "an undetermined language",
 };
 
+/// How staff see a stored language code: its English and its own name
+/// ("Arabic (العربية)"), so that a handler knows whom to ask for help
+/// reading it; `None` for an undetermined one.
+pub fn describe(code: &str) -> Option<String> {
+    let lang = Lang::from_code(code)?;
+    Some(if lang.eng_name() == lang.name() {
+        lang.eng_name().to_owned()
+    } else {
+        format!("{} ({})", lang.eng_name(), lang.name())
+    })
+}
+
 /// The language of `text` when it is recognisably neither Swedish nor
 /// English; `None` when it is one of them, or too short to tell.
 pub fn other_language(text: &str) -> Option<OtherLanguage> {
@@ -79,6 +91,12 @@ pub fn other_language(text: &str) -> Option<OtherLanguage> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staff_read_a_language_by_its_english_and_its_own_name() {
+        assert_eq!(describe("pol").as_deref(), Some("Polish (Polski)"));
+        assert_eq!(describe("und"), None);
+    }
 
     #[test]
     fn swedish_and_english_are_not_other_languages_even_with_typos() {

@@ -729,6 +729,9 @@ pub struct RequestPage {
     pub assignee: Option<String>,
     pub registered_by: Option<String>,
     pub classification: Option<String>,
+    /// The language the resident wrote in when it is neither Swedish nor
+    /// English (the classifier could not read it).
+    pub text_language: Option<String>,
     pub version: i32,
     pub history: Vec<HistoryItem>,
     pub can_claim: bool,
@@ -937,6 +940,14 @@ async fn show_request(
             .filter(|_| full)
             .map(|sub| record.assignee_name.clone().unwrap_or_else(|| sub.clone())),
         registered_by: record.registered_by.clone().filter(|_| full),
+        text_language: record
+            .text_language
+            .as_deref()
+            .filter(|_| full)
+            .map(|code| {
+                crate::domain::language::describe(code)
+                    .unwrap_or_else(|| t.unknown_language.to_owned())
+            }),
         classification: full.then(|| {
             format!(
                 "{:.0} % – {}",

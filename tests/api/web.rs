@@ -1031,3 +1031,22 @@ async fn pages_carry_strict_security_headers_and_no_inline_script() {
         .unwrap();
     assert_eq!(old.headers()["cache-control"], "no-cache");
 }
+
+#[tokio::test]
+async fn the_staff_page_says_which_language_a_request_the_model_cannot_read_is_written_in() {
+    let app = spawn_app().await;
+    let (reference, _) = submit_via_form(
+        &app,
+        "Latarnia uliczna przed naszym blokiem nie świeci od dwóch tygodni, proszę o naprawę",
+        &[],
+    )
+    .await;
+    let kc = app.contact_centre("kc-bertil");
+    let html = staff_get(&app, &kc, &format!("/staff/requests/{reference}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Skrivet på ett annat språk"), "{html}");
+    assert!(html.contains("Polish (Polski)"), "{html}");
+}
