@@ -127,6 +127,53 @@ pub fn compose(occasion: &Occasion, ctx: &LetterContext) -> Letter {
     }
 }
 
+/// Composes the letter in the resident's language and then in the other
+/// one, for a resident who wrote in a language the municipality does not
+/// answer in: Swedish and English give them the best chance of reading it
+/// or finding someone who can. The SMS stays in one language; it must fit.
+pub fn compose_in_both(occasion: &Occasion, ctx: &LetterContext) -> Letter {
+    let other = match ctx.language {
+        Language::Sv => Language::En,
+        Language::En => Language::Sv,
+    };
+    let first = compose(occasion, ctx);
+    let second_ctx = LetterContext {
+        language: other,
+        ..*ctx
+    };
+    let second = draft(occasion, &second_ctx);
+    let second_subject = one_line(&format!(
+        "{} {}: {}",
+        tr(other, "Ditt ärende", "Your request"),
+        ctx.reference,
+        second.subject
+    ));
+    let divider = tr(other, "På svenska", "In English");
+    let subject = one_line(&format!("{} / {second_subject}", first.subject));
+    let first_draft = draft(occasion, ctx);
+    Letter {
+        text: format!(
+            "{}\n\n——— {divider} ———\n\n{}",
+            first.text,
+            render_text(&second.blocks)
+        ),
+        html: html_document(
+            ctx.language,
+            &subject,
+            &format!(
+                "{}<hr>\n<div lang=\"{}\">\n<h2>{}</h2>\n{}</div>\n",
+                html_body(&first_draft.blocks),
+                other.code(),
+                escape_html(divider),
+                html_body(&second.blocks)
+            ),
+        ),
+        subject,
+        sms: first.sms,
+        sms_discreet: first.sms_discreet,
+    }
+}
+
 /// Masks everything that looks like a Swedish personal identity or
 /// coordination number, keeping the date part: "19800101-****",
 /// "800101-****".
@@ -780,6 +827,10 @@ fn render_text(blocks: &[Block]) -> String {
 }
 
 fn render_html(lang: Language, subject: &str, blocks: &[Block]) -> String {
+    html_document(lang, subject, &html_body(blocks))
+}
+
+fn html_body(blocks: &[Block]) -> String {
     let mut body = String::new();
     for block in blocks {
         let html = match block {
@@ -821,6 +872,10 @@ fn render_html(lang: Language, subject: &str, blocks: &[Block]) -> String {
         body.push_str(&html);
         body.push('\n');
     }
+    body
+}
+
+fn html_document(lang: Language, subject: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -1093,6 +1148,31 @@ mod tests {
                 automatically: false,
             },
         ]
+    }
+
+    #[test]
+    fn a_letter_in_both_languages_holds_each_whole_the_residents_first() {
+        for language in [Language::Sv, Language::En] {
+            for occasion in every_occasion() {
+                let both = compose_in_both(&occasion, &ctx(language));
+                let sv = compose(&occasion, &ctx(Language::Sv));
+                let en = compose(&occasion, &ctx(Language::En));
+                let (first, second) = match language {
+                    Language::Sv => (&sv, &en),
+                    Language::En => (&en, &sv),
+                };
+                assert!(both.text.starts_with(&first.text), "{occasion:?}");
+                assert!(both.text.ends_with(&second.text), "{occasion:?}");
+                assert!(both.subject.starts_with(&first.subject), "{occasion:?}");
+                assert!(both.subject.contains(&second.subject), "{occasion:?}");
+                assert!(!both.subject.contains('\n'));
+                assert_eq!(both.sms, first.sms);
+                assert!(
+                    both.html
+                        .contains(&format!("<html lang=\"{}\">", language.code()))
+                );
+            }
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{RequestRecord, Services};
 use crate::domain::history::EventKind;
-use crate::domain::notification::{LetterContext, Occasion, compose};
+use crate::domain::notification::{LetterContext, Occasion, compose, compose_in_both};
 use crate::domain::status::RequestStatus;
 use crate::store::StoreError;
 use crate::store::outbox::{self, NewNotification};
@@ -94,15 +94,18 @@ impl Services {
             (None, None) => return None,
         };
         let status_url = self.status_url(&request.reference, tracking_code);
-        let letter = compose(
-            occasion,
-            &LetterContext {
-                reference: &request.reference,
-                language: request.language,
-                municipality: &self.inner.settings.municipality,
-                status_url: &status_url,
-            },
-        );
+        let context = LetterContext {
+            reference: &request.reference,
+            language: request.language,
+            municipality: &self.inner.settings.municipality,
+            status_url: &status_url,
+        };
+        // Written in a language we do not answer in: both of ours.
+        let letter = if request.text_language.is_some() {
+            compose_in_both(occasion, &context)
+        } else {
+            compose(occasion, &context)
+        };
         let (subject, body_text, body_html) = if channel == EMAIL {
             (Some(letter.subject), letter.text, Some(letter.html))
         } else {

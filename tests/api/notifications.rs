@@ -160,6 +160,45 @@ async fn a_resident_who_left_an_email_address_gets_a_receipt_with_reference_and_
 }
 
 #[tokio::test]
+async fn a_resident_who_wrote_in_another_language_gets_the_receipt_in_swedish_and_english() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink, |_| {}).await;
+    let polish =
+        "Latarnia uliczna przed naszym blokiem nie świeci od dwóch tygodni, proszę o naprawę";
+    let (reference, tracking_code) = submit(&app, with_email(polish, "jan@example.pl")).await;
+    let mails = sink.wait_for(1, Duration::from_secs(20)).await;
+    let letter = read(&mails[0]);
+    assert!(letter.subject.contains("Ditt ärende"), "{}", letter.subject);
+    assert!(
+        letter.subject.contains("Your request"),
+        "{}",
+        letter.subject
+    );
+    assert!(letter.text.contains("In English"), "{}", letter.text);
+    for label in ["Spårningskod", "Tracking code"] {
+        assert!(
+            letter.text.contains(&format!("{label}: {tracking_code}")),
+            "{label} in its language: {}",
+            letter.text
+        );
+    }
+    assert!(letter.html.contains("lang=\"en\""), "{}", letter.html);
+    // One written in Swedish gets Swedish only.
+    submit(&app, with_email(STREET_LIGHT, "anna@example.se")).await;
+    let mails = sink.wait_for(2, Duration::from_secs(20)).await;
+    let swedish = mails
+        .iter()
+        .map(read)
+        .find(|l| !l.subject.contains(&reference))
+        .expect("the second receipt");
+    assert!(
+        !swedish.subject.contains("Your request"),
+        "{}",
+        swedish.subject
+    );
+}
+
+#[tokio::test]
 async fn a_handlers_question_reaches_the_resident_with_personal_numbers_masked() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink, |_| {}).await;
