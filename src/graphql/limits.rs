@@ -19,6 +19,12 @@ use async_graphql::{Name, ServerError, ServerResult, Variables};
 /// hundred.
 pub const MAX_EXPANDED_SELECTIONS: usize = 5_000;
 
+/// Brackets a document may nest. The parser recurses once per level of a
+/// list or object value with no limit of its own: a 4 KB default value
+/// nested 2,000 deep overflowed a worker's stack and aborted the process.
+/// GraphiQL's introspection query, the deepest legitimate one, nests 14.
+pub const MAX_NESTING: usize = 64;
+
 pub struct DocumentLimits {
     pub max_aliases: usize,
 }
@@ -40,6 +46,12 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if nesting_exceeds(query, MAX_NESTING) {
+            return Err(ServerError::new(
+                format!("query nests brackets more than {MAX_NESTING} deep"),
+                None,
+            ));
+        }
         let document = next.run(ctx, query, variables).await?;
         let size = expanded_size(&document);
         if size.selections > MAX_EXPANDED_SELECTIONS {
@@ -61,6 +73,76 @@ impl Extension for DocumentLimitsExtension {
             ));
         }
         Ok(document)
+    }
+}
+
+/// Whether `query` nests `{`, `[` or `(` deeper than `limit`, brackets in
+/// strings and comments aside. A scan, not a parse: it runs before the
+/// parser, which is what a deep document would crash.
+fn nesting_exceeds(query: &str, limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut chars = query.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+            }
+            '"' => skip_string(&mut chars),
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Skips a string whose opening quote was just read: a block string
+/// (`"""…"""`, where `\"""` escapes) or a plain one (`\` escapes).
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    if chars.peek() == Some(&'"') {
+        chars.next();
+        if chars.peek() != Some(&'"') {
+            return; // the empty string ""
+        }
+        chars.next();
+        let mut quotes = 0;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => {
+                    quotes += 1;
+                    if quotes == 3 {
+                        return;
+                    }
+                }
+                '\\' => {
+                    quotes = 0;
+                    // \""" is an escaped triple quote.
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                    }
+                }
+                _ => quotes = 0,
+            }
+        }
+        return;
+    }
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return,
+            '\\' => {
+                chars.next();
+            }
+            _ => {}
+        }
     }
 }
 
@@ -165,6 +247,30 @@ mod tests {
             ));
         }
         assert!(size(&doc).selections > MAX_EXPANDED_SELECTIONS);
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_and_comments_only() {
+        let deep = format!(
+            "query($a: [Int] = {}1{}) {{ __typename }}",
+            "[".repeat(2000),
+            "]".repeat(2000)
+        );
+        assert!(nesting_exceeds(&deep, MAX_NESTING));
+        let brackets = "[".repeat(500);
+        for harmless in [
+            format!("{{ classify(text: \"{brackets}\") {{ category }} }}"),
+            format!(
+                "{{ classify(text: \"\"\"{brackets} \\\"\"\" {brackets}\"\"\") {{ category }} }}"
+            ),
+            format!("# {brackets}\n{{ __typename }}"),
+            "{ a: classify(text: \"\\\"[\") { category } b: classify(text: \"\") { category } }"
+                .to_owned(),
+        ] {
+            assert!(!nesting_exceeds(&harmless, MAX_NESTING), "{harmless}");
+        }
+        let deep_but_legitimate = format!("{}name{}", "{ ofType ".repeat(40), " }".repeat(40));
+        assert!(!nesting_exceeds(&deep_but_legitimate, MAX_NESTING));
     }
 
     #[test]

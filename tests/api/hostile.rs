@@ -568,3 +568,33 @@ async fn submissions_are_never_refused_as_busy_however_many_arrive_at_once() {
     }
     assert_eq!(app.count("requests").await, 12);
 }
+
+#[tokio::test]
+async fn a_value_nested_thousands_deep_is_refused_and_the_server_lives_on() {
+    let app = spawn_app().await;
+    for depth in [2_000, 20_000] {
+        let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let objects = format!("{}1{}", "{a: ".repeat(depth), "}".repeat(depth));
+        for query in [
+            format!("query($a: [Int] = {nested}) {{ __typename }}"),
+            format!("{{ classify(text: \"x\", categoryHint: {objects}) {{ category }} }}"),
+        ] {
+            let (status, answer) = post_raw(
+                &app,
+                "application/json",
+                serde_json::to_vec(&json!({ "query": query })).unwrap(),
+            )
+            .await;
+            assert!(status < 500, "{status}: {answer}");
+            assert_eq!(first_code(&answer), Some("BAD_USER_INPUT"), "{answer}");
+            assert!(
+                answer["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("nests")),
+                "{answer}"
+            );
+        }
+    }
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "still alive");
+}
