@@ -96,6 +96,7 @@ impl App {
             max_complexity: config.graphql_max_complexity,
             max_aliases: config.graphql_max_aliases,
             introspection: config.graphql_introspection,
+            timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
         };
         crate::http::metrics::handle();
         let auth = Authenticator::from_settings(&config.auth_settings()).await?;

@@ -10,9 +10,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Response, ServerError, ServerResult, Variables};
 
 /// Selections a document may expand to, fragments spread out. GraphiQL's
 /// introspection query, the largest legitimate one, expands to a few
@@ -73,6 +75,51 @@ impl Extension for DocumentLimitsExtension {
             ));
         }
         Ok(document)
+    }
+}
+
+/// A query or mutation that outlives the request timeout is given up,
+/// whichever transport it came by: the HTTP layer's own deadline does not
+/// see the operations sent over one long-lived WebSocket, where a stalled
+/// database held a submission for as long as the stall. Subscriptions are
+/// not executed through this hook, so they live on.
+pub struct Deadline(pub std::time::Duration);
+
+impl ExtensionFactory for Deadline {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DeadlineExtension(self.0))
+    }
+}
+
+struct DeadlineExtension(std::time::Duration);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DeadlineExtension {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        match tokio::time::timeout(self.0, next.run(ctx, operation_name)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(
+                    operation = operation_name.unwrap_or("anonymous"),
+                    limit_secs = self.0.as_secs(),
+                    "GraphQL operation given up: it took longer than ENVAGIN_REQUEST_TIMEOUT_SECS (is the database slow or stalled?)"
+                );
+                let mut error = ServerError::new(
+                    "the request took too long and was given up: try again (with the same idempotencyKey)",
+                    None,
+                );
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", "INTERNAL");
+                Response::from_errors(vec![error])
+            }
+        }
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Limits {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub introspection: bool,
+    /// How long one query or mutation may run, over HTTP or WebSocket.
+    pub timeout: std::time::Duration,
 }
 
 const MAX_DIRECTIVES_PER_FIELD: usize = 4;
@@ -69,6 +71,7 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .extension(limits::DocumentLimits {
         max_aliases: limits.max_aliases,
     })
+    .extension(limits::Deadline(limits.timeout))
     .extension(crate::http::metrics::GraphqlMetrics)
     // Last, so that it stands in for the parser alone.
     .extension(parse_cache::ParseCache::new(PARSED_QUERIES));

@@ -728,6 +728,49 @@ async fn a_stalled_postgresql_connection_ends_its_request_within_the_configured_
     );
 }
 
+#[tokio::test]
+async fn a_submission_over_a_websocket_is_given_up_too_when_the_database_stalls() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let (upstream, before, after) = split_address(&url);
+    let proxy = SlowProxy::start(upstream).await;
+    let proxied = format!("{before}{}{after}", proxy.addr);
+    let server = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &proxied)
+            .env("ENVAGIN_DATA_DIR", dir.path())
+            .env("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2")
+            .env("ENVAGIN_REQUEST_TIMEOUT_SECS", "3");
+    })
+    .await;
+    let ws = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
+    let mut socket = crate::live::connect_to(&ws, json!({}))
+        .await
+        .expect("connected");
+    proxy.set(STALL);
+    let started = Instant::now();
+    crate::live::send(
+        &mut socket,
+        json!({ "id": "s", "type": "subscribe", "payload": {
+            "query": SUBMIT,
+            "variables": { "input": { "description": "ws-stall: Gatlampan på Storgatan är trasig", "idempotencyKey": "ws-stall" } }
+        } }),
+    )
+    .await;
+    let answer = crate::live::next(&mut socket).await;
+    let took = started.elapsed();
+    proxy.set(PASS);
+    eprintln!("stalled PostgreSQL over WebSocket: {answer:?} after {took:?}");
+    let answer = answer.expect("an answer before the stall ends, not silence");
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "INTERNAL",
+        "{answer}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
 async fn retry_until_acknowledged(http: &reqwest::Client, base: &str, marker: &str) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

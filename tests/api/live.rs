@@ -41,7 +41,7 @@ pub(crate) async fn connect_to(url: &str, payload: Value) -> Result<Socket, Stri
     }
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
