@@ -108,7 +108,11 @@ impl App {
             max_batch: config.graphql_max_batch,
             trust_forwarded_for: config.trust_forwarded_for,
             graphiql: config.graphiql_enabled(),
-            mail_gateway_secret: mail_gateway_secret(config)?,
+            mail_gateway_secret: shared_secret(
+                "ENVAGIN_MAIL_GATEWAY_SECRET",
+                config.mail_gateway_secret.as_deref(),
+            )?,
+            metrics_token: shared_secret("ENVAGIN_METRICS_TOKEN", config.metrics_token.as_deref())?,
             sockets: Arc::default(),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
         };
@@ -270,15 +274,17 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 }
 
 /// The digest the mail gateway's secret is checked against.
-fn mail_gateway_secret(config: &Config) -> Result<Option<Vec<u8>>, StartupError> {
+/// The digest of a secret another system presents as a bearer token
+/// (`http::presents`); refused at start-up when too short to be one.
+fn shared_secret(name: &str, secret: Option<&str>) -> Result<Option<Vec<u8>>, StartupError> {
     use sha2::{Digest, Sha256};
-    match config.mail_gateway_secret.as_deref() {
+    match secret {
         None => Ok(None),
-        Some(secret) if secret.len() < 32 => Err(StartupError::Config(
-            "ENVAGIN_MAIL_GATEWAY_SECRET must be at least 32 bytes".into(),
-        )),
+        Some(secret) if secret.len() < 32 => Err(StartupError::Config(format!(
+            "{name} must be at least 32 bytes"
+        ))),
         Some(secret) => {
-            tracing::info!("mail gateway on: POST /gateway/email");
+            tracing::info!("{name} is set");
             Ok(Some(Sha256::digest(secret.as_bytes()).to_vec()))
         }
     }

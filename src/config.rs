@@ -246,6 +246,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_MAIL_GATEWAY_SECRET", hide_env_values = true)]
     pub mail_gateway_secret: Option<String>,
 
+    /// Secret a metrics scraper sends as `Authorization: Bearer …` to
+    /// `GET /metrics` (at least 32 bytes). Unset: only clients on this
+    /// machine (loopback) may scrape.
+    #[arg(long, env = "ENVAGIN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Largest inbound e-mail accepted, in bytes.
     #[arg(long, env = "ENVAGIN_MAIL_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub mail_max_bytes: usize,

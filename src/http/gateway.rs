@@ -5,16 +5,14 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use super::HttpState;
-use crate::auth::bearer_token;
 use crate::service::{IngestOutcome, ServiceError};
 
 pub fn router(state: HttpState, max_bytes: usize) -> Router {
@@ -32,14 +30,7 @@ async fn ingest(State(state): State<HttpState>, headers: HeaderMap, body: Bytes)
             "the mail gateway is not enabled (ENVAGIN_MAIL_GATEWAY_SECRET)",
         );
     };
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_token)
-        .map(|t| Sha256::digest(t.as_bytes()).to_vec());
-    // Digests of equal length compared: the comparison's timing says
-    // nothing about the secret.
-    if presented.as_deref() != Some(expected.as_slice()) {
+    if !super::presents(&headers, expected) {
         tracing::warn!("mail gateway call refused: wrong or missing secret");
         return error(
             StatusCode::UNAUTHORIZED,

@@ -57,7 +57,28 @@ pub async fn track_http(request: Request, next: Next) -> HttpResponse {
     response
 }
 
-pub async fn render(State(state): State<HttpState>) -> HttpResponse {
+/// Who may scrape: the holder of `ENVAGIN_METRICS_TOKEN` when one is set,
+/// else only a client on this machine. The figures tell queue by queue how
+/// much waits where; on the public listener without this, anyone could
+/// watch them move.
+fn may_scrape(state: &HttpState, request: &Request) -> bool {
+    match &state.metrics_token {
+        Some(expected) => super::presents(request.headers(), expected),
+        None => request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .is_some_and(|peer| peer.0.ip().is_loopback()),
+    }
+}
+
+pub async fn render(State(state): State<HttpState>, request: Request) -> HttpResponse {
+    if !may_scrape(&state, &request) {
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are for the operator: scrape from this machine, or set ENVAGIN_METRICS_TOKEN and send it as a bearer token\n",
+        )
+            .into_response();
+    }
     match state.services.operational_gauges().await {
         Ok(gauges) => {
             for q in gauges.queues {

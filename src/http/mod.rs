@@ -52,6 +52,22 @@ pub struct HttpState {
     pub sockets: Arc<OpenSockets>,
     /// How long one request may take (`Config::request_timeout_secs`).
     pub request_timeout: std::time::Duration,
+    /// SHA-256 of the metrics scraper's secret; `None`: loopback only.
+    pub metrics_token: Option<Vec<u8>>,
+}
+
+/// Whether the request carries the bearer secret whose digest is
+/// `expected`. Digests of equal length are compared: the comparison's
+/// timing says nothing about the secret.
+pub fn presents(headers: &HeaderMap, expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_token)
+        .map(|t| Sha256::digest(t.as_bytes()).to_vec())
+        .as_deref()
+        == Some(expected)
 }
 
 /// Counts open WebSocket connections; a graceful stop waits for none.

@@ -132,7 +132,16 @@ impl Services {
     pub async fn operational_gauges(&self) -> Result<OperationalGauges, ServiceError> {
         let now = Utc::now();
         let mut queues = Vec::new();
-        for adm in self.catalogue().administrations() {
+        // A live count of a confidential queue shows each arrival as it
+        // happens, one request at a time (DESIGN.md: never cells so small);
+        // their handlers watch those queues in the service itself.
+        let confidential = crate::domain::disclosure::Marked::of(self.catalogue()).administrations;
+        for adm in self
+            .catalogue()
+            .administrations()
+            .iter()
+            .filter(|adm| !confidential.contains(&adm.code))
+        {
             for queue in &adm.queues {
                 let counts = store::work::queue_counts(self.db(), &queue.code, now).await?;
                 queues.push(QueueGauge {

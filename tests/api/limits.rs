@@ -298,3 +298,58 @@ async fn metrics_are_scraped_in_prometheus_text_format() {
         assert!(text.contains(series), "missing {series} in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn metrics_need_the_scrapers_token_when_one_is_set() {
+    let secret = "metrics-scraper-secret-of-at-least-32-bytes";
+    let app = spawn_app_with(|c| c.metrics_token = Some(secret.to_owned())).await;
+    let scrape = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(scrape(None).await.unwrap().status(), 403);
+    assert_eq!(
+        scrape(Some("a-wrong-secret-of-the-same-kind-and-length!"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let allowed = scrape(Some(secret)).await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("envagin_outbox_pending")
+    );
+}
+
+#[tokio::test]
+async fn metrics_show_no_live_count_of_a_confidential_queue() {
+    let app = spawn_app().await;
+    let p = app
+        .submit(json!({ "description": "Jag behöver ekonomiskt bistånd till hyran den här månaden", "categoryHint": "financial_assistance" }))
+        .await;
+    assert_eq!(p["request"]["administration"], "SOC", "{p}");
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("envagin_queue_requests{queue=\"TF\""),
+        "{text}"
+    );
+    for confidential in ["queue=\"SOC\"", "queue=\"VOF\""] {
+        assert!(!text.contains(confidential), "{confidential} in\n{text}");
+    }
+}

@@ -95,7 +95,7 @@ async fn start(database_url: String, dir: TempDir, adjust: impl FnOnce(&mut Conf
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
     tokio::spawn(async move {
-        axum::serve(listener, app.router)
+        axum::serve(listener, app.into_make_service())
             .await
             .expect("server runs");
     });
