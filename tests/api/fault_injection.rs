@@ -673,18 +673,12 @@ async fn a_stalled_postgresql_connection_ends_its_request_within_the_configured_
     if !on_postgres() {
         return;
     }
-    let dir = tempfile::TempDir::new().unwrap();
-    let url = fresh_database(&dir).await;
-    let (upstream, before, after) = split_address(&url);
-    let proxy = SlowProxy::start(upstream).await;
-    let proxied = format!("{before}{}{after}", proxy.addr);
-    let server = Server::spawn(|c| {
-        c.env("ENVAGIN_DATABASE_URL", &proxied)
-            .env("ENVAGIN_DATA_DIR", dir.path())
-            .env("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2")
-            .env("ENVAGIN_REQUEST_TIMEOUT_SECS", "4");
-    })
-    .await;
+    let Stallable {
+        _dir,
+        url,
+        proxy,
+        server,
+    } = behind_a_stallable_proxy(4).await;
     let http = http();
     assert!(matches!(
         submit_keyed(&http, &server.base, "stall-before", None).await,
@@ -733,18 +727,12 @@ async fn a_submission_over_a_websocket_is_given_up_too_when_the_database_stalls(
     if !on_postgres() {
         return;
     }
-    let dir = tempfile::TempDir::new().unwrap();
-    let url = fresh_database(&dir).await;
-    let (upstream, before, after) = split_address(&url);
-    let proxy = SlowProxy::start(upstream).await;
-    let proxied = format!("{before}{}{after}", proxy.addr);
-    let server = Server::spawn(|c| {
-        c.env("ENVAGIN_DATABASE_URL", &proxied)
-            .env("ENVAGIN_DATA_DIR", dir.path())
-            .env("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2")
-            .env("ENVAGIN_REQUEST_TIMEOUT_SECS", "3");
-    })
-    .await;
+    let Stallable {
+        _dir,
+        proxy,
+        server,
+        ..
+    } = behind_a_stallable_proxy(3).await;
     let ws = format!("{}/graphql/ws", server.base.replacen("http", "ws", 1));
     let mut socket = crate::live::connect_to(&ws, json!({}))
         .await
@@ -769,6 +757,39 @@ async fn a_submission_over_a_websocket_is_given_up_too_when_the_database_stalls(
         "{answer}"
     );
     assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+/// A server whose PostgreSQL traffic goes through a proxy the test can
+/// stall, with the given request timeout.
+struct Stallable {
+    _dir: tempfile::TempDir,
+    url: String,
+    proxy: SlowProxy,
+    server: Server,
+}
+
+async fn behind_a_stallable_proxy(request_timeout_secs: u64) -> Stallable {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let (upstream, before, after) = split_address(&url);
+    let proxy = SlowProxy::start(upstream).await;
+    let proxied = format!("{before}{}{after}", proxy.addr);
+    let server = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &proxied)
+            .env("ENVAGIN_DATA_DIR", dir.path())
+            .env("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2")
+            .env(
+                "ENVAGIN_REQUEST_TIMEOUT_SECS",
+                request_timeout_secs.to_string(),
+            );
+    })
+    .await;
+    Stallable {
+        _dir: dir,
+        url,
+        proxy,
+        server,
+    }
 }
 
 async fn retry_until_acknowledged(http: &reqwest::Client, base: &str, marker: &str) -> Outcome {
