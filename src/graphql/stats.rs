@@ -61,6 +61,9 @@ pub struct Stats {
     pub by_category: Vec<SuppressibleCount>,
     pub by_administration: Vec<SuppressibleCount>,
     pub by_status: Vec<Count>,
+    /// Requests written in a language other than Swedish or English, per
+    /// ISO 639-3 code ("und" when it could not be told which).
+    pub by_text_language: Vec<Count>,
     /// Working days from receipt to first response.
     pub first_response_days: Percentiles,
     /// Working days from receipt to resolution.
@@ -146,6 +149,7 @@ impl StatsQuery {
             by_category: cells(s.by_category),
             by_administration: cells(s.by_administration),
             by_status: counts(s.by_status),
+            by_text_language: counts(s.by_text_language),
             first_response_days: percentiles(s.first_response_days),
             resolution_days: percentiles(s.resolution_days),
             resolved_within_service_level: s.resolved_within_service_level,

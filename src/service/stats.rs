@@ -36,6 +36,10 @@ pub struct Stats {
     pub by_category: Vec<(String, Cell)>,
     pub by_administration: Vec<(String, Cell)>,
     pub by_status: Vec<(String, i64)>,
+    /// Requests written in a language the classifier does not read, per
+    /// ISO 639-3 code ("und" when unsure): which languages to train on or
+    /// staff for next.
+    pub by_text_language: Vec<(String, i64)>,
     /// Working days from receipt to first response.
     pub first_response_days: Percentiles,
     /// Working days from receipt to resolution.
@@ -227,6 +231,11 @@ impl Services {
                 secret.by_administration,
             ),
             by_status: store::stats::counts_by(db, &period, C::Status).await?,
+            by_text_language: store::stats::counts_by(db, &period, C::TextLanguage)
+                .await?
+                .into_iter()
+                .filter(|(language, _)| !language.is_empty())
+                .collect(),
             first_response_days: percentiles(
                 &store::stats::histogram(db, &period, C::FirstResponseDays).await?,
             ),

@@ -345,3 +345,25 @@ async fn deflections_of_a_confidential_category_are_withheld_under_five_and_on_t
         "the administration's own handlers see theirs in full: {vof}"
     );
 }
+
+#[tokio::test]
+async fn requests_in_languages_the_model_does_not_read_are_counted_per_language() {
+    let app = spawn_app().await;
+    app.submit(json!({ "description": "Latarnia uliczna przed naszym blokiem nie świeci od dwóch tygodni, proszę o naprawę" }))
+        .await;
+    app.submit(json!({ "description": "Gatlampan på Storgatan är trasig sedan en vecka" }))
+        .await;
+    let now = Utc::now();
+    let answer = app
+        .gql_as(
+            &admin(&app),
+            "query($f: DateTime!, $t: DateTime!) { stats(from: $f, to: $t) { byTextLanguage { key count } } }",
+            json!({ "f": now - Duration::hours(1), "t": now + Duration::hours(1) }),
+        )
+        .await;
+    assert_eq!(
+        answer["data"]["stats"]["byTextLanguage"],
+        json!([{ "key": "pol", "count": 1 }]),
+        "{answer}"
+    );
+}
