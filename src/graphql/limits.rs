@@ -1,5 +1,6 @@
 //! Limits on a query document that async-graphql's own depth and
-//! complexity limits leave open, checked as soon as it is parsed: aliases
+//! complexity limits leave open, checked before async-graphql parses it:
+//! how deep it nests, aliases
 //! (aliases of cheap fields such as `__typename` escape the complexity
 //! count and still make the server build huge answers), and the size of the
 //! document once its fragments are expanded. A fragment that spreads the
@@ -10,11 +11,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Response, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Response, ServerError, ServerResult};
 
 /// Selections a document may expand to, fragments spread out. GraphiQL's
 /// introspection query, the largest legitimate one, expands to a few
@@ -27,55 +26,40 @@ pub const MAX_EXPANDED_SELECTIONS: usize = 5_000;
 /// GraphiQL's introspection query, the deepest legitimate one, nests 14.
 pub const MAX_NESTING: usize = 64;
 
-pub struct DocumentLimits {
-    pub max_aliases: usize,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.max_aliases))
+/// Checks a document before async-graphql parses it for real: its
+/// nesting on the text, then its size once its fragments are spread out,
+/// on a parse of its own. Both must come first: the parser would crash on
+/// the deep document, and async-graphql's own checks after its parse
+/// (recursion depth, directives) walk each fragment spread anew, so 1 KB of
+/// fragments that each spread the one before twice kept two workers busy
+/// for 31 s there, before any limit of ours saw the document.
+pub fn check_document(query: &str, max_aliases: usize) -> ServerResult<()> {
+    if nesting_exceeds(query, MAX_NESTING) {
+        return Err(ServerError::new(
+            format!("query nests brackets more than {MAX_NESTING} deep"),
+            None,
+        ));
     }
-}
-
-struct DocumentLimitsExtension(usize);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if nesting_exceeds(query, MAX_NESTING) {
-            return Err(ServerError::new(
-                format!("query nests brackets more than {MAX_NESTING} deep"),
-                None,
-            ));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        let size = expanded_size(&document);
-        if size.selections > MAX_EXPANDED_SELECTIONS {
-            return Err(ServerError::new(
-                format!(
-                    "query expands to more than {MAX_EXPANDED_SELECTIONS} selections once its \
-                     fragments are spread out"
-                ),
-                None,
-            ));
-        }
-        if size.aliases > self.0 {
-            return Err(ServerError::new(
-                format!(
-                    "query uses {} aliases; at most {} are allowed",
-                    size.aliases, self.0
-                ),
-                None,
-            ));
-        }
-        Ok(document)
+    let size = expanded_size(&async_graphql::parser::parse_query(query)?);
+    if size.selections > MAX_EXPANDED_SELECTIONS {
+        return Err(ServerError::new(
+            format!(
+                "query expands to more than {MAX_EXPANDED_SELECTIONS} selections once its \
+                 fragments are spread out"
+            ),
+            None,
+        ));
     }
+    if size.aliases > max_aliases {
+        return Err(ServerError::new(
+            format!(
+                "query uses {} aliases; at most {max_aliases} are allowed",
+                size.aliases
+            ),
+            None,
+        ));
+    }
+    Ok(())
 }
 
 /// A query or mutation that outlives the request timeout is given up,
@@ -125,72 +109,76 @@ impl Extension for DeadlineExtension {
 
 /// Whether `query` nests `{`, `[` or `(` deeper than `limit`, brackets in
 /// strings and comments aside. A scan, not a parse: it runs before the
-/// parser, which is what a deep document would crash.
+/// parser, which is what a deep document would crash. It reads strings and
+/// comments exactly as the grammar does (async-graphql-parser's
+/// `graphql.pest`): a scan that thought a string had ended or begun where
+/// the parser did not would let uncounted brackets through. Delimiters are
+/// ASCII, and no byte of a multi-byte UTF-8 character is, so bytes will do.
 fn nesting_exceeds(query: &str, limit: usize) -> bool {
+    let bytes = query.as_bytes();
     let mut depth = 0usize;
-    let mut chars = query.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' | '[' | '(' => {
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
                 depth += 1;
                 if depth > limit {
                     return true;
                 }
+                i += 1;
             }
-            '}' | ']' | ')' => depth = depth.saturating_sub(1),
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' || c == '\r' {
-                        break;
-                    }
-                }
+            b'}' | b']' | b')' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
             }
-            '"' => skip_string(&mut chars),
-            _ => {}
+            b'#' => i = line_end(bytes, i),
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => i = block_string_end(bytes, i + 3),
+            b'"' => i = string_end(bytes, i + 1),
+            _ => i += 1,
         }
     }
     false
 }
 
-/// Skips a string whose opening quote was just read: a block string
-/// (`"""…"""`, where `\"""` escapes) or a plain one (`\` escapes).
-fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    if chars.peek() == Some(&'"') {
-        chars.next();
-        if chars.peek() != Some(&'"') {
-            return; // the empty string ""
-        }
-        chars.next();
-        let mut quotes = 0;
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => {
-                    quotes += 1;
-                    if quotes == 3 {
-                        return;
-                    }
-                }
-                '\\' => {
-                    quotes = 0;
-                    // \""" is an escaped triple quote.
-                    if chars.peek() == Some(&'"') {
-                        chars.next();
-                    }
-                }
-                _ => quotes = 0,
-            }
-        }
-        return;
-    }
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return,
-            '\\' => {
-                chars.next();
-            }
-            _ => {}
+/// Where a comment ends: at the next line terminator.
+fn line_end(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|b| matches!(b, b'\n' | b'\r'))
+        .map_or(bytes.len(), |n| from + n)
+}
+
+/// Where a block string whose content starts at `from` ends: after the
+/// first `"""` that is not part of the one escape there is, `\"""`.
+fn block_string_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"\\\"\"\"") {
+            i += 4;
+        } else if bytes[i..].starts_with(b"\"\"\"") {
+            return i + 3;
+        } else {
+            i += 1;
         }
     }
+    bytes.len()
+}
+
+/// Where a plain string whose content starts at `from` ends: after its
+/// closing quote, a backslash escaping the byte after it. A plain string
+/// cannot hold a line terminator: there the parser fails, and counting
+/// goes on, which can only count more.
+fn string_end(bytes: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => return i + 1,
+            b'\\' => i += 2,
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
 }
 
 /// Selections and aliases of a document with every fragment spread out
@@ -315,6 +303,23 @@ mod tests {
                 .to_owned(),
         ] {
             assert!(!nesting_exceeds(&harmless, MAX_NESTING), "{harmless}");
+        }
+        let list = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+        for bypass in [
+            // Inside a block string the parser reads a backslash and three
+            // quotes as one escape; a backslash elsewhere escapes one byte.
+            format!(
+                "query($s: String = \"\"\"\\\"\"\"\" \"\"\", $a: [Int] = {list}) {{ __typename }}"
+            ),
+            format!(
+                "query($s: String = \"\"\"\\\"\"\"\"\"\", $a: [Int] = {list}) {{ __typename }}"
+            ),
+            format!("query($s: String = \"a\\\\\", $a: [Int] = {list}) {{ __typename }}"),
+            format!("query($s: String = \"\"\"\"\"\", $a: [Int] = {list}) {{ __typename }}"),
+            format!("query($s: String = \"unterminated\n, $a: [Int] = {list}) {{ __typename }}"),
+            format!("# comment\r$a: [Int] = {list}"),
+        ] {
+            assert!(nesting_exceeds(&bypass, MAX_NESTING), "{bypass}");
         }
         let deep_but_legitimate = format!("{}name{}", "{ ofType ".repeat(40), " }".repeat(40));
         assert!(!nesting_exceeds(&deep_but_legitimate, MAX_NESTING));

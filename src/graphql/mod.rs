@@ -68,13 +68,13 @@ pub fn build_schema(services: Services, limits: &Limits) -> AppSchema {
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .limit_directives(MAX_DIRECTIVES_PER_FIELD)
-    .extension(limits::DocumentLimits {
-        max_aliases: limits.max_aliases,
-    })
     .extension(limits::Deadline(limits.timeout))
     .extension(crate::http::metrics::GraphqlMetrics)
     // Last, so that it stands in for the parser alone.
-    .extension(parse_cache::ParseCache::new(PARSED_QUERIES));
+    .extension(parse_cache::ParseCache::new(
+        PARSED_QUERIES,
+        limits.max_aliases,
+    ));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

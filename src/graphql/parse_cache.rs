@@ -15,31 +15,47 @@ use lru::LruCache;
 /// applications' queries, not for whatever a client makes up.
 const MAX_CACHED_QUERY_BYTES: usize = 8 * 1024;
 
-pub struct ParseCache(Arc<Mutex<LruCache<String, ExecutableDocument>>>);
+type Documents = Arc<Mutex<LruCache<String, ExecutableDocument>>>;
+
+/// Also where a document not seen before is checked
+/// (`limits::check_document`): a cached one passed when it was parsed.
+pub struct ParseCache {
+    documents: Documents,
+    max_aliases: usize,
+}
 
 impl ParseCache {
-    pub fn new(capacity: NonZeroUsize) -> Self {
-        Self(Arc::new(Mutex::new(LruCache::new(capacity))))
+    pub fn new(capacity: NonZeroUsize, max_aliases: usize) -> Self {
+        Self {
+            documents: Arc::new(Mutex::new(LruCache::new(capacity))),
+            max_aliases,
+        }
     }
 }
 
 impl ExtensionFactory for ParseCache {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ParseCacheExtension(self.0.clone()))
+        Arc::new(ParseCacheExtension {
+            documents: self.documents.clone(),
+            max_aliases: self.max_aliases,
+        })
     }
 }
 
-struct ParseCacheExtension(Arc<Mutex<LruCache<String, ExecutableDocument>>>);
+struct ParseCacheExtension {
+    documents: Documents,
+    max_aliases: usize,
+}
 
 impl ParseCacheExtension {
     fn cached(&self, query: &str) -> Option<ExecutableDocument> {
         // A poisoned lock only means another request panicked mid-update:
         // parse afresh rather than fail.
-        self.0.lock().ok()?.get(query).cloned()
+        self.documents.lock().ok()?.get(query).cloned()
     }
 
     fn keep(&self, query: &str, document: &ExecutableDocument) {
-        if let Ok(mut cache) = self.0.lock() {
+        if let Ok(mut cache) = self.documents.lock() {
             cache.put(query.to_owned(), document.clone());
         }
     }
@@ -54,13 +70,15 @@ impl Extension for ParseCacheExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if query.len() > MAX_CACHED_QUERY_BYTES {
-            return next.run(ctx, query, variables).await;
-        }
-        if let Some(document) = self.cached(query) {
+        let cacheable = query.len() <= MAX_CACHED_QUERY_BYTES;
+        if cacheable && let Some(document) = self.cached(query) {
             return Ok(document);
         }
+        super::limits::check_document(query, self.max_aliases)?;
         let document = next.run(ctx, query, variables).await?;
+        if !cacheable {
+            return Ok(document);
+        }
         self.keep(query, &document);
         Ok(document)
     }

@@ -412,6 +412,37 @@ async fn a_small_query_whose_fragments_double_each_other_is_refused_before_it_is
     assert!(answer["errors"].is_null(), "{answer}");
 }
 
+#[tokio::test]
+async fn fragments_that_fan_out_are_refused_before_async_graphql_walks_them() {
+    let app = spawn_app().await;
+    // 16^8 spreads in under 1 KB: async-graphql's own recursion check,
+    // which ran before ours, would have walked them for minutes.
+    let mut query = String::from("{ ...F8 } fragment F0 on QueryRoot { __typename } ");
+    for level in 1..=8 {
+        let spreads = format!("...F{} ", level - 1).repeat(16);
+        query.push_str(&format!("fragment F{level} on QueryRoot {{ {spreads}}} "));
+    }
+    assert!(query.len() < 1_100, "{}", query.len());
+    let answer: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .timeout(std::time::Duration::from_secs(20))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("answered, not still walking fragments")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(code(&answer), "BAD_USER_INPUT", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("fragments")),
+        "{answer}"
+    );
+}
+
 /// A text of `words` random-looking words nobody's vocabulary knows.
 fn gibberish(words: usize) -> String {
     (0..words)
@@ -577,6 +608,10 @@ async fn a_value_nested_thousands_deep_is_refused_and_the_server_lives_on() {
         let objects = format!("{}1{}", "{a: ".repeat(depth), "}".repeat(depth));
         for query in [
             format!("query($a: [Int] = {nested}) {{ __typename }}"),
+            // A block string the parser reads differently from a naive scan.
+            format!(
+                "query($s: String = \"\"\"\\\"\"\"\" \"\"\", $a: [Int] = {nested}) {{ __typename }}"
+            ),
             format!("{{ classify(text: \"x\", categoryHint: {objects}) {{ category }} }}"),
         ] {
             let (status, answer) = post_raw(
