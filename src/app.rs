@@ -115,6 +115,7 @@ impl App {
             metrics_token: shared_secret("ENVAGIN_METRICS_TOKEN", config.metrics_token.as_deref())?,
             sockets: Arc::default(),
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
+            websocket_max_bytes: config.max_body_bytes,
         };
         let sockets = state.sockets.clone();
         Ok(Self {

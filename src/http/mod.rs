@@ -52,6 +52,9 @@ pub struct HttpState {
     pub sockets: Arc<OpenSockets>,
     /// How long one request may take (`Config::request_timeout_secs`).
     pub request_timeout: std::time::Duration,
+    /// Largest WebSocket message, as large as an HTTP request body may be:
+    /// without it one message of 15 MB was taken and parsed.
+    pub websocket_max_bytes: usize,
     /// SHA-256 of the metrics scraper's secret; `None`: loopback only.
     pub metrics_token: Option<Vec<u8>>,
 }
@@ -324,6 +327,8 @@ async fn graphql_ws(
 ) -> Response {
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(state.websocket_max_bytes)
+        .max_frame_size(state.websocket_max_bytes)
         .on_upgrade(move |socket| async move {
             let _open = state.sockets.opened();
             let auth = state.auth.clone();

@@ -274,3 +274,28 @@ async fn a_stream_stops_serving_staff_once_their_token_has_expired() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_websocket_message_larger_than_a_request_body_may_be_closes_the_connection() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app, json!({})).await.expect("connected");
+    let huge = "x".repeat(300 * 1024);
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": format!("{{ classify(text: \"{huge}\") {{ category }} }}") } }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await, None, "closed, nothing parsed");
+    // Everyone else is still served.
+    let mut other = connect(&app, json!({})).await.expect("connected");
+    send(
+        &mut other,
+        json!({ "id": "2", "type": "subscribe", "payload": { "query": "{ __typename }" } }),
+    )
+    .await;
+    let answer = next(&mut other).await.expect("an answer");
+    assert_eq!(
+        answer["payload"]["data"]["__typename"], "QueryRoot",
+        "{answer}"
+    );
+}
