@@ -284,6 +284,50 @@ mod tests {
         assert!(size(&doc).selections > MAX_EXPANDED_SELECTIONS);
     }
 
+    /// Every prefix of up to five pieces that can confuse a lexer, before a
+    /// list nested past the limit: whenever the parser reads that list as
+    /// a real default value, the scan must have counted it.
+    #[test]
+    fn the_scan_counts_every_list_the_parser_reads_whatever_strings_come_before() {
+        const PIECES: [&str; 8] = ["\"", "\\", "\"\"\"", "\\\"\"\"", "#", "\n", "x", " "];
+        let list = format!(
+            "{}1{}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        let mut prefixes = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = prefixes
+                .iter()
+                .flat_map(|p| PIECES.iter().map(move |piece| format!("{p}{piece}")))
+                .collect();
+            prefixes.extend(longer);
+            prefixes.dedup();
+        }
+        let mut read = 0;
+        for prefix in &prefixes {
+            let doc =
+                format!("query($s: String = \"{prefix}, $a: [Int] = {list}) {{ __typename }}");
+            let Ok(parsed) = async_graphql::parser::parse_query(&doc) else {
+                continue;
+            };
+            let read_the_list = parsed.operations.iter().any(|(_, op)| {
+                op.node
+                    .variable_definitions
+                    .iter()
+                    .any(|v| v.node.name.node.as_str() == "a" && v.node.default_value.is_some())
+            });
+            if read_the_list {
+                read += 1;
+                assert!(nesting_exceeds(&doc, MAX_NESTING), "{doc:?}");
+            }
+        }
+        assert!(
+            read > 1_000,
+            "the parser read the list after {read} prefixes"
+        );
+    }
+
     #[test]
     fn nesting_is_counted_outside_strings_and_comments_only() {
         let deep = format!(
