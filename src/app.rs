@@ -2,11 +2,8 @@
 //! the use cases to the transports, and serve until told to stop.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -215,11 +212,15 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
 }
 
 impl App {
-    /// The service to serve: the router with each connection's peer
-    /// address (rate limits are per client address).
-    pub fn into_make_service(self) -> IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
-        self.router
-            .into_make_service_with_connect_info::<SocketAddr>()
+    /// Serves the application on `listener` until `stop` completes and
+    /// every connection has finished (`http::server`).
+    pub async fn serve_on(
+        self,
+        listener: TcpListener,
+        header_timeout: Duration,
+        stop: impl Future<Output = ()>,
+    ) {
+        http::server::serve(listener, self.router, header_timeout, stop).await;
     }
 }
 
@@ -252,19 +253,22 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         let services = services.clone();
         async move { services.shutting_down().await }
     };
-    let server = axum::serve(listener, app.into_make_service()).with_graceful_shutdown(stopped);
+    let server = app.serve_on(
+        listener,
+        Duration::from_secs(config.header_timeout_secs),
+        stopped,
+    );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let drained = async {
-        server.await.map_err(StartupError::Serve)?;
+        server.await;
         sockets.all_closed().await;
-        Ok::<(), StartupError>(())
     };
     let cut_off = async {
         services.shutting_down().await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        result = drained => result?,
+        () = drained => {}
         () = cut_off => tracing::warn!(
             grace_secs = grace.as_secs(),
             "stopping with connections still open after the grace period"

@@ -166,6 +166,12 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Seconds a connection may take to send a request's headers, and may
+    /// stay open idle between requests: a client trickling its headers in
+    /// a byte at a time is cut off after this long.
+    #[arg(long, env = "ENVAGIN_HEADER_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
     /// SQLite: sync every commit to disk before answering (true), or only
     /// at checkpoints (false: faster, but a power cut may lose the last
     /// acknowledged requests; a process crash loses nothing).

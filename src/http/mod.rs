@@ -29,6 +29,7 @@ mod attachments;
 pub mod gateway;
 pub mod metrics;
 pub mod open311;
+pub mod server;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;

@@ -2,6 +2,8 @@
 //! stored as the plain text it is; never a 500, never a panic, never
 //! somebody else's data.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use crate::support::{LOOKUP, SUBMIT, TestApp, code, spawn_app, spawn_app_with};
@@ -632,4 +634,104 @@ async fn a_value_nested_thousands_deep_is_refused_and_the_server_lives_on() {
     }
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 200, "still alive");
+}
+
+/// Writes `head` to a fresh connection a few bytes at a time, a pause
+/// between each, and reports how long the server kept the connection open
+/// (or `None` when it was still open after `patience`).
+async fn trickle(
+    app: &TestApp,
+    head: &[u8],
+    pause: Duration,
+    patience: Duration,
+) -> Option<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connects");
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.split();
+    let write = async {
+        for piece in head.chunks(3) {
+            if writer.write_all(piece).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    let closed = async {
+        let mut buffer = [0u8; 1024];
+        while let Ok(n) = reader.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(patience, async {
+        tokio::select! {
+            () = write => {}
+            () = closed => {}
+        }
+    })
+    .await
+    .ok()
+    .map(|()| started.elapsed())
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_request_headers_is_cut_off_after_the_header_timeout() {
+    let app = spawn_app_with(|c| c.header_timeout_secs = 1).await;
+    let head = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow-1: aaaaaaaaaa\r\nX-Slow-2: bbbbbbbbbb\r\nX-Slow-3: cccccccccc\r\n\r\n";
+    let open_for = trickle(
+        &app,
+        head,
+        Duration::from_millis(200),
+        Duration::from_secs(8),
+    )
+    .await
+    .expect("the connection is closed, not held open by a slow client");
+    assert!(
+        open_for < Duration::from_secs(3),
+        "closed after {open_for:?}, with a header timeout of 1 s"
+    );
+    let health = app
+        .client
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200, "the server serves others meanwhile");
+}
+
+#[tokio::test]
+async fn a_connection_left_idle_is_closed_after_the_header_timeout() {
+    let app = spawn_app_with(|c| c.header_timeout_secs = 1).await;
+    let open_for = trickle(&app, b"", Duration::ZERO, Duration::from_secs(8))
+        .await
+        .expect("an idle connection is closed");
+    assert!(
+        open_for < Duration::from_secs(3),
+        "closed after {open_for:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_sending_its_headers_in_time_is_answered_on_a_kept_alive_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|c| c.header_timeout_secs = 2).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connects");
+    for _ in 0..2 {
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("writes");
+        let mut buffer = [0u8; 4096];
+        let n = stream.read(&mut buffer).await.expect("reads");
+        let answer = String::from_utf8_lossy(&buffer[..n]);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

@@ -3,6 +3,7 @@
 //! `ENVAGIN_TEST_DATABASE_URL` names a server.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use envagin::app::App;
 use envagin::auth::{AuthSettings, MintClaims, mint_token};
@@ -94,11 +95,8 @@ async fn start(database_url: String, dir: TempDir, adjust: impl FnOnce(&mut Conf
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("local addr");
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service())
-            .await
-            .expect("server runs");
-    });
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    tokio::spawn(app.serve_on(listener, header_timeout, std::future::pending()));
     TestApp {
         addr,
         client: reqwest::Client::new(),
