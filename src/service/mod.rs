@@ -89,6 +89,12 @@ impl Transient for ServiceError {
     }
 }
 
+impl store::ConnectionLost for ServiceError {
+    fn connection_lost(&self) -> bool {
+        matches!(self, Self::Internal(e) if e.connection_lost())
+    }
+}
+
 impl ServiceError {
     fn invalid(field: &str, message: &str) -> Self {
         Self::InvalidInput(vec![InvalidInput::new(field, message)])

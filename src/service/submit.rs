@@ -109,7 +109,7 @@ impl Services {
             .as_deref()
             .map(|key| IdempotencyClaim::new(key, &submission));
         if let Some(claim) = &claim
-            && let Some(outcome) = self.replay(self.db(), claim).await?
+            && let Some(outcome) = store::read(self.db(), || self.replay(self.db(), claim)).await?
         {
             return Ok(outcome);
         }

@@ -228,7 +228,78 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
-    Ok(db.begin_with_options(options).await?)
+    // A pooled connection used less than `IDLE_PING_AFTER` ago is handed
+    // out unpinged, and may have been closed since (a database restart, a
+    // killed backend). Its BEGIN is the first thing to fail, before any of
+    // the use case's work has been sent, so taking another connection is
+    // safe; the pool drops the dead one. Each such connection fails once,
+    // so a pool's worth of them plus one fresh is enough.
+    let mut tries = 0;
+    loop {
+        match db.begin_with_options(options).await {
+            Ok(tx) => return Ok(tx),
+            Err(e) if connection_lost(&e) && tries <= pool_use(db).0 => {
+                tries += 1;
+                tracing::info!(error = %e, "a pooled connection was closed; beginning on another");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs a read, again on another connection when the one it was given had
+/// been closed since its last use (see `begin_write`): reads change
+/// nothing, so running one twice is safe.
+pub async fn read<T, E, F, Fut>(db: &DatabaseConnection, mut query: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: ConnectionLost + std::fmt::Display,
+{
+    let mut tries = 0;
+    loop {
+        match query().await {
+            Err(e) if e.connection_lost() && tries <= pool_use(db).0 => {
+                tries += 1;
+                tracing::info!(error = %e, "a pooled connection was closed; reading on another");
+            }
+            result => return result,
+        }
+    }
+}
+
+/// An error that says the database connection under it was gone.
+pub trait ConnectionLost {
+    fn connection_lost(&self) -> bool;
+}
+
+impl ConnectionLost for StoreError {
+    fn connection_lost(&self) -> bool {
+        matches!(self, Self::Db(e) if connection_lost(e))
+    }
+}
+
+/// Whether the connection under a failed statement is gone (closed
+/// socket, or the server ending the session), rather than the statement
+/// being refused.
+fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    match e.as_ref() {
+        Error::Io(_) | Error::Protocol(_) => true,
+        // Class 08 is "connection exception"; 57P01-57P03 are the server
+        // shutting the session down (administrator, crash, starting up).
+        Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
 }
 
 /// Runs `work` in a write transaction on `db` and commits the transaction

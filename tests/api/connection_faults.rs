@@ -167,3 +167,44 @@ async fn acknowledged_requests_survive_their_database_connections_being_killed_u
         );
     }
 }
+
+/// Ends every other session on the test database once.
+async fn kill_connections_once(url: &str) -> i64 {
+    let admin = Database::connect(url).await.expect("admin connection");
+    let row = admin
+        .query_one_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .expect("terminates")
+        .expect("a row");
+    admin.close().await.ok();
+    row.try_get::<i64>("", "n").expect("a count")
+}
+
+#[tokio::test]
+async fn a_submission_right_after_the_pools_connections_were_killed_is_stored_not_refused() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    // Warm the pool with several connections, all used a moment ago, so
+    // that none of them is pinged when next taken.
+    let markers: Vec<String> = (0..4).map(|n| format!("warm-{n}")).collect();
+    let warm = markers.iter().map(|marker| submit(&app, marker));
+    for outcome in futures_util::future::join_all(warm).await {
+        assert!(outcome.is_some(), "the pool works before the fault");
+    }
+    let killed = kill_connections_once(&app.database_url).await;
+    assert!(killed > 0, "the pool's connections were ended");
+    for n in 0..4 {
+        let marker = format!("after-{n}");
+        let (reference, tracking_code) = submit(&app, &marker)
+            .await
+            .unwrap_or_else(|| panic!("{marker} is stored on a fresh connection, not refused"));
+        let answer = lookup(&app, &reference, &tracking_code).await;
+        assert!(answer["errors"].is_null(), "{answer}");
+    }
+}
