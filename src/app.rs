@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
@@ -14,6 +15,8 @@ use crate::delivery::{Deliverer, LogSms, Mailer, WebhookSender};
 use crate::domain::calendar::WorkingCalendar;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::classifier::{LinearClassifier, TrainedModel};
+use crate::domain::eval::LabelledCase;
+use crate::domain::history_import::{self, Format, History, LineError};
 use crate::domain::routing::Thresholds;
 use crate::graphql::{self, Limits};
 use crate::http::{self, HttpState};
@@ -133,26 +136,14 @@ impl App {
 /// without serving or background work (for commands such as
 /// `envagin ingest-email`).
 pub async fn services(config: &Config) -> Result<Services, StartupError> {
-    if config.uses_data_dir() {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
-        })?;
-    }
-    let url = config.database_url();
-    let pool = PoolSettings {
-        max_connections: config.db_max_connections,
-        acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
-        sqlite_full_sync: config.sqlite_full_sync,
-        sqlite_mmap_mib: config.sqlite_mmap_mb,
-    };
-    let db = store::connect(&url, &pool).await?;
-    store::migrate(&db).await?;
+    let (db, url, pool) = database(config).await?;
     let writer = store::connect_writer(&db, &url, &pool).await?;
-    tracing::info!(database = %redact(&url), "database ready and migrated");
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
-    let classifier = Box::new(LinearClassifier::new(trained_model(&catalogue).await?));
+    let history = service::training::imported_history(&db).await?;
+    let classifier = Box::new(LinearClassifier::new(
+        trained_model(&catalogue, history).await?,
+    ));
     let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
     let (search_key, origin) = secrets::resolve(&SecretSpec {
         what: "personal-number search key",
@@ -336,15 +327,87 @@ fn knowledge_file(config: &Config) -> Result<Option<(String, String)>, StartupEr
         .transpose()
 }
 
-/// The classifier trained on the shipped corpus and this catalogue. It
-/// takes about a second, off the async workers; a process that starts many
-/// servers on one catalogue (the tests) trains once.
-async fn trained_model(catalogue: &Catalogue) -> Result<Arc<TrainedModel>, StartupError> {
+/// The migrated database: its pool, URL and pool settings.
+async fn database(
+    config: &Config,
+) -> Result<(DatabaseConnection, String, PoolSettings), StartupError> {
+    if config.uses_data_dir() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    let url = config.database_url();
+    let pool = PoolSettings {
+        max_connections: config.db_max_connections,
+        acquire_timeout: Duration::from_secs(config.db_acquire_timeout_secs),
+        sqlite_full_sync: config.sqlite_full_sync,
+        sqlite_mmap_mib: config.sqlite_mmap_mb,
+    };
+    let db = store::connect(&url, &pool).await?;
+    store::migrate(&db).await?;
+    tracing::info!(database = %redact(&url), "database ready and migrated");
+    Ok((db, url, pool))
+}
+
+/// Why `envagin import-history` imported nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error("{} problems in the file", .0.len())]
+    Rows(Vec<LineError>),
+    #[error("cannot store the history: {0}")]
+    Store(#[from] service::ServiceError),
+}
+
+/// What `envagin import-history` found and did.
+#[derive(Debug)]
+pub struct ImportReport {
+    pub history: History,
+    /// `None` on a dry run.
+    pub imported: Option<service::training::Imported>,
+}
+
+/// Checks an export of labelled past requests against the catalogue in
+/// force and, unless `dry_run`, stores its texts for the classifier to
+/// train on at the next start (`domain::history_import`).
+pub async fn import_history(
+    config: &Config,
+    file_name: &str,
+    content: &str,
+    dry_run: bool,
+) -> Result<ImportReport, ImportError> {
+    let (db, _, _) = database(config).await?;
+    let catalogue = service::install_catalogue(&db, catalogue_source(config)?)
+        .await
+        .map_err(StartupError::from)?;
+    let history = history_import::read(content, Format::of_path(file_name), &catalogue)
+        .map_err(ImportError::Rows)?;
+    let imported = if dry_run {
+        None
+    } else {
+        Some(service::training::import_history(&db, &history.texts, file_name).await?)
+    };
+    Ok(ImportReport { history, imported })
+}
+
+/// The classifier trained on the shipped corpus, the operator's imported
+/// history and this catalogue. It takes about a second for the sample,
+/// off the async workers; a process that starts many servers on the same
+/// catalogue and history (the tests) trains once.
+async fn trained_model(
+    catalogue: &Catalogue,
+    history: Vec<LabelledCase>,
+) -> Result<Arc<TrainedModel>, StartupError> {
     use std::hash::{DefaultHasher, Hash, Hasher};
     static MODELS: tokio::sync::Mutex<BTreeMap<u64, Arc<TrainedModel>>> =
         tokio::sync::Mutex::const_new(BTreeMap::new());
     let mut hasher = DefaultHasher::new();
     format!("{:?}", catalogue.categories()).hash(&mut hasher);
+    for case in &history {
+        (&case.text, &case.category).hash(&mut hasher);
+    }
     let key = hasher.finish();
     let mut models = MODELS.lock().await;
     if let Some(model) = models.get(&key) {
@@ -352,12 +415,14 @@ async fn trained_model(catalogue: &Catalogue) -> Result<Arc<TrainedModel>, Start
     }
     let started = std::time::Instant::now();
     let owned = catalogue.clone();
-    let model = tokio::task::spawn_blocking(move || TrainedModel::shipped(&owned))
+    let imported = history.len();
+    let model = tokio::task::spawn_blocking(move || TrainedModel::with_history(&owned, history))
         .await
         .map_err(|e| StartupError::Training(e.to_string()))?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
-        "classifier trained on the corpus and the catalogue"
+        imported,
+        "classifier trained on the corpus, the imported history and the catalogue"
     );
     let model = Arc::new(model);
     models.insert(key, model.clone());

@@ -30,6 +30,23 @@ enum Command {
     /// new request, or a reply when its subject names the sender's request.
     /// Exit codes follow sendmail's: 75 asks the mail server to retry.
     IngestEmail(Box<Config>),
+    /// Add the municipality's own labelled history (past requests and the
+    /// category a person gave each) to what the classifier trains on: a
+    /// CSV file with `text` and `category` columns, or JSON Lines with the
+    /// same fields. Every row is checked first; a file with any bad row
+    /// imports nothing. Servers learn it when they next start.
+    ImportHistory(Box<ImportArgs>),
+}
+
+#[derive(clap::Args)]
+struct ImportArgs {
+    /// The export: `.csv`, or JSON Lines (`.jsonl`) otherwise.
+    file: std::path::PathBuf,
+    /// Check the file and report, storing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    config: Config,
 }
 
 #[derive(clap::Args)]
@@ -63,6 +80,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(config)) => *config,
         Some(Command::Token(args)) => return mint(&args),
         Some(Command::IngestEmail(config)) => return ingest_email(&config),
+        Some(Command::ImportHistory(args)) => return import_history(&args),
         None => match Config::from_env() {
             Ok(config) => config,
             Err(e) => e.exit(),
@@ -133,6 +151,7 @@ fn mint(args: &TokenArgs) -> ExitCode {
 /// sendmail's exit codes, so that a mail server piping to us knows whether
 /// to bounce (data error) or to try again later (temporary failure).
 const EX_DATAERR: u8 = 65;
+const EX_NOINPUT: u8 = 66;
 const EX_TEMPFAIL: u8 = 75;
 
 fn ingest_email(config: &Config) -> ExitCode {
@@ -188,6 +207,67 @@ fn ingest_email(config: &Config) -> ExitCode {
         Err((code, message)) => {
             eprintln!("{message}");
             ExitCode::from(code)
+        }
+    }
+}
+
+/// Problems listed before the rest are only counted.
+const SHOWN_PROBLEMS: usize = 50;
+
+fn import_history(args: &ImportArgs) -> ExitCode {
+    init_logging_to_stderr();
+    let name = args.file.display().to_string();
+    let content = match std::fs::read_to_string(&args.file) {
+        Ok(content) => content,
+        Err(e) => {
+            eprintln!("cannot read {name}: {e}");
+            return ExitCode::from(EX_NOINPUT);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(envagin::app::import_history(
+        &args.config,
+        &name,
+        &content,
+        args.dry_run,
+    ));
+    match outcome {
+        Ok(report) => {
+            let history = &report.history;
+            println!(
+                "{name}: {} texts to learn from; {} in confidential categories left out \
+                 (their words must not reach other administrations through the model)",
+                history.texts.len(),
+                history.confidential
+            );
+            match report.imported {
+                None => println!("dry run: nothing stored"),
+                Some(imported) => println!(
+                    "stored {} new, {} already imported before; servers learn them when they next start",
+                    imported.new, imported.already
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(envagin::app::ImportError::Rows(problems)) => {
+            for problem in problems.iter().take(SHOWN_PROBLEMS) {
+                eprintln!("{name}: {problem}");
+            }
+            if problems.len() > SHOWN_PROBLEMS {
+                eprintln!("… and {} more", problems.len() - SHOWN_PROBLEMS);
+            }
+            eprintln!("{name}: {} problems; nothing was imported", problems.len());
+            ExitCode::from(EX_DATAERR)
+        }
+        Err(e) => {
+            eprintln!("{e}; nothing was imported");
+            ExitCode::FAILURE
         }
     }
 }

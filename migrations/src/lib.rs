@@ -10,6 +10,7 @@ mod m20261126_000003_lookup;
 mod m20261126_000004_outbox;
 mod m20261126_000005_knowledge;
 mod m20261203_000006_text_language;
+mod m20261203_000007_training_history;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_outbox::Migration),
             Box::new(m20261126_000005_knowledge::Migration),
             Box::new(m20261203_000006_text_language::Migration),
+            Box::new(m20261203_000007_training_history::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod disclosure;
 pub mod eval;
 pub mod history;
+pub mod history_import;
 pub mod inbound_email;
 pub mod knowledge;
 pub mod language;

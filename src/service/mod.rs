@@ -25,6 +25,7 @@ mod search;
 mod stats;
 mod submit;
 mod sync;
+pub mod training;
 mod work;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ pub mod requests;
 pub mod retention;
 pub mod search;
 pub mod stats;
+pub mod training;
 pub mod work;
 pub mod writer;
 

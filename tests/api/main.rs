@@ -9,6 +9,7 @@ mod durability;
 mod email;
 mod fault_injection;
 mod faults;
+mod history_import;
 mod hostile;
 mod knowledge;
 mod limits;

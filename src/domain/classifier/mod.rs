@@ -113,9 +113,17 @@ pub struct TrainedModel {
 impl TrainedModel {
     /// The model every server trains: the shipped corpus and the catalogue.
     pub fn shipped(catalogue: &Catalogue) -> Self {
+        Self::with_history(catalogue, Vec::new())
+    }
+
+    /// The shipped model with the operator's own labelled history added
+    /// to the routing examples.
+    pub fn with_history(catalogue: &Catalogue, history: Vec<LabelledCase>) -> Self {
+        let mut routing = corpus::routing();
+        routing.extend(history);
         Self::train(
             catalogue,
-            &corpus::routing(),
+            &routing,
             &corpus::training(),
             &Training::default(),
         )

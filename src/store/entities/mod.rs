@@ -15,3 +15,4 @@ pub mod queues;
 pub mod request_events;
 pub mod request_search_terms;
 pub mod requests;
+pub mod training_history;
