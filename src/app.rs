@@ -140,7 +140,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     let writer = store::connect_writer(&db, &url, &pool).await?;
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
-    let history = service::training::imported_history(&db).await?;
+    let (history, trained_corrections) = service::training::training_texts(&db, &catalogue).await?;
     let classifier = Box::new(LinearClassifier::new(
         trained_model(&catalogue, history).await?,
     ));
@@ -191,6 +191,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         },
     };
     let services = Services::new(db, writer, catalogue, classifier, calendar, settings);
+    services.trained_on_corrections(&trained_corrections);
     services
         .catch_up_corrections()
         .await
@@ -393,7 +394,7 @@ pub async fn import_history(
 }
 
 /// The classifier trained on the shipped corpus, the operator's imported
-/// history and this catalogue. It takes about a second for the sample,
+/// history and staff corrections, and this catalogue. It takes about a second for the sample,
 /// off the async workers; a process that starts many servers on the same
 /// catalogue and history (the tests) trains once.
 async fn trained_model(
@@ -415,14 +416,14 @@ async fn trained_model(
     }
     let started = std::time::Instant::now();
     let owned = catalogue.clone();
-    let imported = history.len();
+    let added = history.len();
     let model = tokio::task::spawn_blocking(move || TrainedModel::with_history(&owned, history))
         .await
         .map_err(|e| StartupError::Training(e.to_string()))?;
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
-        imported,
-        "classifier trained on the corpus, the imported history and the catalogue"
+        added,
+        "classifier trained on the corpus, the imported history, staff corrections and the catalogue"
     );
     let model = Arc::new(model);
     models.insert(key, model.clone());

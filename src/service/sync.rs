@@ -102,11 +102,7 @@ impl Services {
     /// classify preview would then answer differently for words from secret
     /// requests, and so reveal them.
     pub fn learn_correction(&self, id: i64, text: &str, category: &str) {
-        let catalogue = self.catalogue();
-        if catalogue
-            .category(category)
-            .is_none_or(|c| catalogue.is_confidential(c))
-        {
+        if !super::training::learnable(self.catalogue(), category) {
             return;
         }
         let first_time = self
@@ -116,6 +112,14 @@ impl Services {
             .is_ok_and(|mut applied| applied.insert(id));
         if first_time {
             self.inner.classifier.learn(text, category);
+        }
+    }
+
+    /// Counts corrections as learned without applying them: the model was
+    /// trained on them at start-up (`training::training_texts`).
+    pub fn trained_on_corrections(&self, ids: &[i64]) {
+        if let Ok(mut applied) = self.inner.applied_corrections.lock() {
+            applied.extend(ids);
         }
     }
 

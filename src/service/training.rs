@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use sha2::{Digest, Sha256};
 
 use super::ServiceError;
+use crate::domain::catalogue::Catalogue;
 use crate::domain::eval::LabelledCase;
 use crate::domain::history_import::LabelledText;
 use crate::store::{self, StoreError};
@@ -50,19 +51,45 @@ pub async fn import_history(
     })
 }
 
-/// The imported history, as training cases.
-pub async fn imported_history(db: &DatabaseConnection) -> Result<Vec<LabelledCase>, StoreError> {
-    Ok(store::training::all(db)
+/// What a server trains on beside the shipped corpus: the imported
+/// history and every stored staff correction into a category it may learn
+/// (`Services::learn_correction` says which), with the corrections' ids.
+/// Trained on together, a few hundred corrections move routing of texts
+/// nobody corrected further than the same corrections applied one at a
+/// time (`envagin-eval`'s learning curve); corrections made after the
+/// start are still applied at once.
+pub async fn training_texts(
+    db: &DatabaseConnection,
+    catalogue: &Catalogue,
+) -> Result<(Vec<LabelledCase>, Vec<i64>), StoreError> {
+    let case = |text: String, category: String, writer: &str| LabelledCase {
+        text,
+        category,
+        emergency: false,
+        language: None,
+        writer: Some(writer.to_owned()),
+    };
+    let mut texts: Vec<LabelledCase> = store::training::all(db)
         .await?
         .into_iter()
-        .map(|(text, category)| LabelledCase {
-            text,
-            category,
-            emergency: false,
-            language: None,
-            writer: Some("history".to_owned()),
-        })
-        .collect())
+        .map(|(text, category)| case(text, category, "history"))
+        .collect();
+    let mut ids = Vec::new();
+    for correction in store::work::all_corrections(db).await? {
+        if learnable(catalogue, &correction.to_category) {
+            ids.push(correction.id);
+            texts.push(case(correction.text, correction.to_category, "correction"));
+        }
+    }
+    Ok((texts, ids))
+}
+
+/// Whether texts routed to `category` may shape the model: not when it is
+/// confidential, for the model's explanations quote the words it learned.
+pub fn learnable(catalogue: &Catalogue, category: &str) -> bool {
+    catalogue
+        .category(category)
+        .is_some_and(|c| !catalogue.is_confidential(c))
 }
 
 /// The same text under the same category is the same example, however
