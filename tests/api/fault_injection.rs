@@ -900,6 +900,138 @@ async fn a_sqlite_database_locked_past_the_busy_timeout_refuses_cleanly_and_reco
     );
 }
 
+/// A shared library that, preloaded into the server, makes its disk slow
+/// on the test's say: while the file named by `SLOW_DISK_FLAG` exists,
+/// every `fsync`, `fdatasync` and positioned write first sleeps the number
+/// of milliseconds the file holds. SQLite (bundled into the binary) calls
+/// these through libc, so this is the disk as the database sees it.
+const SLOW_DISK_SHIM: &str = r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+static void slow_down(void) {
+    const char *flag = getenv("SLOW_DISK_FLAG");
+    if (!flag) return;
+    FILE *f = fopen(flag, "r");
+    if (!f) return;
+    long ms = 0;
+    if (fscanf(f, "%ld", &ms) != 1) ms = 0;
+    fclose(f);
+    struct timespec pause = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&pause, NULL);
+}
+
+int fsync(int fd) {
+    static int (*real)(int);
+    if (!real) real = dlsym(RTLD_NEXT, "fsync");
+    slow_down();
+    return real(fd);
+}
+
+int fdatasync(int fd) {
+    static int (*real)(int);
+    if (!real) real = dlsym(RTLD_NEXT, "fdatasync");
+    slow_down();
+    return real(fd);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t offset) {
+    static ssize_t (*real)(int, const void *, size_t, off_t);
+    if (!real) real = dlsym(RTLD_NEXT, "pwrite64");
+    slow_down();
+    return real(fd, buf, n, offset);
+}
+"#;
+
+/// Builds the slow-disk library with the C compiler every Rust toolchain
+/// links with.
+fn slow_disk_library(dir: &std::path::Path) -> std::path::PathBuf {
+    let source = dir.join("slow_disk.c");
+    let library = dir.join("libslow_disk.so");
+    std::fs::write(&source, SLOW_DISK_SHIM).expect("writes the shim");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .arg("-ldl")
+        .status()
+        .expect("the C compiler runs");
+    assert!(built.success(), "the slow-disk shim compiles");
+    library
+}
+
+/// The request timeout of the slow-disk test's server.
+const SLOW_DISK_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn a_slow_disk_ends_requests_within_the_timeout_and_keeps_every_acknowledged_one() {
+    if on_postgres() {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let library = slow_disk_library(dir.path());
+    let flag = dir.path().join("slow-disk-ms");
+    let server = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &url)
+            .env("ENVAGIN_DATA_DIR", dir.path())
+            .env(
+                "ENVAGIN_REQUEST_TIMEOUT_SECS",
+                SLOW_DISK_TIMEOUT.as_secs().to_string(),
+            )
+            .env("LD_PRELOAD", &library)
+            .env("SLOW_DISK_FLAG", &flag);
+    })
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients = tokio::spawn(load(
+        server.base.clone(),
+        "slowdisk".into(),
+        8,
+        stop.clone(),
+        false,
+    ));
+    // A disk that takes its time (a busy SAN, a failing drive), then one
+    // that all but stops, then a healthy one again.
+    for (delay_ms, lasting) in [(400, 5), (5_000, 8), (0, 3)] {
+        std::fs::write(&flag, delay_ms.to_string()).expect("sets the delay");
+        tokio::time::sleep(Duration::from_secs(lasting)).await;
+    }
+    std::fs::remove_file(&flag).expect("the disk is fast again");
+    stop.store(true, Ordering::SeqCst);
+    let submissions = clients.await.unwrap();
+    let figures = check_promise("slow disk", &server.base, &url, &submissions, true).await;
+    assert!(
+        figures.acknowledged > 10 && figures.refused > 0,
+        "the load ran into the slow disk ({figures})"
+    );
+    assert_eq!(
+        figures.unanswered, 0,
+        "every submission answered ({figures})"
+    );
+    assert!(
+        figures.errors.keys().all(|c| c == "INTERNAL"),
+        "failures answer INTERNAL ({figures})"
+    );
+    // A liveness bound: the request timeout with room to spare, while one
+    // write took longer than it.
+    let bound = SLOW_DISK_TIMEOUT + Duration::from_secs(2);
+    assert!(
+        figures.slowest < bound,
+        "no request waited past {bound:?} on a disk taking 5 s a write ({figures})"
+    );
+    assert!(
+        wait_for_ready_status(&server.base, 200, Duration::from_secs(30)).await,
+        "ready once the disk is fast again ({figures})"
+    );
+}
+
 // ---------------------------------------------------------------------
 // 3. kill -9 while the outbox delivers.
 
