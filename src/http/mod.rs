@@ -56,6 +56,8 @@ pub struct HttpState {
     /// Largest WebSocket message, as large as an HTTP request body may be:
     /// without it one message of 15 MB was taken and parsed.
     pub websocket_max_bytes: usize,
+    /// How long a WebSocket may stay open without `connection_init`.
+    pub websocket_init_timeout: std::time::Duration,
     /// SHA-256 of the metrics scraper's secret; `None`: loopback only.
     pub metrics_token: Option<Vec<u8>>,
 }
@@ -333,15 +335,27 @@ async fn graphql_ws(
         .on_upgrade(move |socket| async move {
             let _open = state.sockets.opened();
             let auth = state.auth.clone();
+            let (initialised, init_seen) = tokio::sync::oneshot::channel::<()>();
             let session = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let caller = socket_caller(&auth, &payload).await?;
                     let mut data = async_graphql::Data::default();
                     data.insert(caller);
                     data.insert(ClientAddr(client));
+                    let _ = initialised.send(());
                     Ok(data)
                 })
                 .serve();
+            // A client that opens a socket and never says `connection_init`
+            // holds it as a slow client holds its headers, and is closed
+            // after the same time (graphql-transport-ws leaves the wait
+            // to the server).
+            let init_wait = state.websocket_init_timeout;
+            let never_initialised = async move {
+                if tokio::time::timeout(init_wait, init_seen).await.is_ok() {
+                    std::future::pending::<()>().await;
+                }
+            };
             // On a stop, subscriptions end first (their `complete` goes
             // out); a moment later the connection itself is closed.
             let stopping = async {
@@ -351,6 +365,9 @@ async fn graphql_ws(
             tokio::select! {
                 () = session => {}
                 () = stopping => {}
+                () = never_initialised => {
+                    tracing::debug!(%client, "WebSocket closed: no connection_init in time");
+                }
             }
         })
 }

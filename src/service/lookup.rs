@@ -88,9 +88,12 @@ impl Services {
     ) -> Result<requests::Model, ServiceError> {
         let reference = Reference::parse(reference)?;
         let code = TrackingCode::parse(tracking_code).ok_or(ServiceError::NotFound)?;
-        let model = store::requests::find_by_reference(self.db(), &reference.to_string())
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let reference = reference.to_string();
+        let model = store::read(self.db(), || {
+            store::requests::find_by_reference(self.db(), &reference)
+        })
+        .await?
+        .ok_or(ServiceError::NotFound)?;
         // Both sides are SHA-256 digests of a secret: comparing them leaks
         // nothing useful through timing.
         if model.tracking_code_hash != code.hash() {

@@ -18,6 +18,7 @@ pub mod training;
 pub mod work;
 pub mod writer;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
@@ -30,7 +31,7 @@ use sea_orm::{
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Db(#[from] DbErr),
+    Db(DbErr),
     #[error("a row with this key already exists")]
     Duplicate,
     #[error("stored data is not readable: {0}")]
@@ -39,15 +40,49 @@ pub enum StoreError {
     Unreachable(String),
 }
 
+impl From<DbErr> for StoreError {
+    /// Every database error passes here, so this is where a connection
+    /// found gone makes the pool check the others (`suspect_connections`).
+    fn from(err: DbErr) -> Self {
+        if connection_lost(&err) {
+            suspect_connections();
+        }
+        Self::Db(err)
+    }
+}
+
 impl StoreError {
     /// Unique-constraint violations become `Duplicate` so use cases can turn
     /// them into a user-facing answer instead of an internal error.
     pub fn from_write(err: DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(_)) => Self::Duplicate,
-            _ => Self::Db(err),
+            _ => err.into(),
         }
     }
+}
+
+/// Until when (milliseconds since the Unix epoch) every pooled connection
+/// is pinged before use, however recently it was used. A connection found
+/// gone means the database most likely closed the others too (a restart,
+/// a failover, an operator ending sessions): without this, each of them
+/// would fail one request in turn before the pool replaced it.
+static SUSPECT_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
+const SUSPECT_FOR: Duration = Duration::from_secs(10);
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn suspect_connections() {
+    let until = now_ms().saturating_add(u64::try_from(SUSPECT_FOR.as_millis()).unwrap_or(0));
+    SUSPECT_UNTIL_MS.fetch_max(until, Ordering::Relaxed);
+}
+
+fn connections_suspect() -> bool {
+    now_ms() < SUSPECT_UNTIL_MS.load(Ordering::Relaxed)
 }
 
 pub struct PoolSettings {
@@ -141,6 +176,18 @@ fn options(
         // One in constant use needs no ping: pinging on every checkout
         // doubled the round trips of each query.
         .test_before_acquire_if_idle_for(IDLE_PING_AFTER)
+        // ...and so is every connection while connections are suspect; a
+        // ping that fails discards the connection and the pool hands out
+        // another.
+        .map_sqlx_postgres_before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < IDLE_PING_AFTER && connections_suspect() {
+                    use sea_orm::sqlx::Connection;
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .sqlx_logging(false)
         // WAL lets readers run beside the writer; synchronous=FULL makes a
         // commit durable before we answer the resident (OSL 5 kap 1 §).
@@ -327,8 +374,10 @@ where
     }
 }
 
+/// Whether the database answers: a connection the database closed
+/// moments ago is not counted against it (`read`).
 pub async fn ping(db: &DatabaseConnection) -> Result<(), StoreError> {
-    Ok(db.ping().await?)
+    read(db, || async { Ok::<_, StoreError>(db.ping().await?) }).await
 }
 
 /// Open and idle connections of the pool.

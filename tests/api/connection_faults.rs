@@ -208,3 +208,39 @@ async fn a_submission_right_after_the_pools_connections_were_killed_is_stored_no
         assert!(answer["errors"].is_null(), "{answer}");
     }
 }
+
+const REPLY: &str = "mutation($r: String!, $t: String!, $b: String!) { \
+    replyAsCitizen(reference: $r, trackingCode: $t, body: $b) { status } }";
+
+#[tokio::test]
+async fn residents_replies_and_the_readiness_check_right_after_the_pools_connections_were_killed_succeed()
+ {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let markers: Vec<String> = (0..8).map(|n| format!("reply-{n}")).collect();
+    let submitted = markers.iter().map(|marker| submit(&app, marker));
+    let requests: Vec<(String, String)> = futures_util::future::join_all(submitted)
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("stored before the fault"))
+        .collect();
+    assert!(kill_connections_once(&app.database_url).await > 0);
+    let replies = requests.iter().map(|(reference, tracking_code)| {
+        app.gql(
+            REPLY,
+            json!({ "r": reference, "t": tracking_code, "b": "Här är mer information" }),
+        )
+    });
+    let ready = app.client.get(app.url("/ready")).send();
+    let (answers, ready) = tokio::join!(futures_util::future::join_all(replies), ready);
+    for answer in &answers {
+        assert!(answer["errors"].is_null(), "the reply is stored: {answer}");
+    }
+    assert_eq!(
+        ready.expect("ready answers").status(),
+        200,
+        "a database that is up is not reported unreachable"
+    );
+}

@@ -299,3 +299,48 @@ async fn a_websocket_message_larger_than_a_request_body_may_be_closes_the_connec
         "{answer}"
     );
 }
+
+/// A WebSocket opened with the subscription protocol and nothing sent.
+async fn open_without_init(app: &TestApp) -> Socket {
+    let mut request = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("upgraded")
+        .0
+}
+
+#[tokio::test]
+async fn a_websocket_that_never_sends_connection_init_is_closed_after_the_header_timeout() {
+    let app = crate::support::spawn_app_with(|c| c.header_timeout_secs = 1).await;
+    let mut silent = open_without_init(&app).await;
+    let started = std::time::Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(8), async {
+        while let Some(Ok(message)) = silent.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the silent socket is closed, not kept for ever"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    // One that says who it is in time stays open past the timeout.
+    let mut talking = connect(&app, json!({})).await.expect("initialised");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    send(&mut talking, json!({ "type": "ping" })).await;
+    assert_eq!(
+        next(&mut talking).await.map(|m| m["type"].clone()),
+        Some(json!("pong")),
+        "an initialised socket is kept"
+    );
+}
