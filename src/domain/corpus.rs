@@ -3,7 +3,7 @@
 
 use super::eval::{LabelledCase, parse_jsonl};
 
-const FILES: [(&str, &str); 9] = [
+const FILES: [(&str, &str); 12] = [
     ("w1", include_str!("../../corpus/training/w1.jsonl")),
     ("w2", include_str!("../../corpus/training/w2.jsonl")),
     ("w3", include_str!("../../corpus/training/w3.jsonl")),
@@ -13,6 +13,9 @@ const FILES: [(&str, &str); 9] = [
     ("w7", include_str!("../../corpus/training/w7.jsonl")),
     ("w8", include_str!("../../corpus/training/w8.jsonl")),
     ("w9", include_str!("../../corpus/training/w9.jsonl")),
+    ("w10", include_str!("../../corpus/training/w10.jsonl")),
+    ("w11", include_str!("../../corpus/training/w11.jsonl")),
+    ("w12", include_str!("../../corpus/training/w12.jsonl")),
 ];
 
 /// Written to teach 112 detection: true emergencies and look-alikes. Their
