@@ -40,11 +40,14 @@ impl Training {
 }
 
 impl Default for Training {
-    /// Chosen by 5-fold cross-validation on the training corpus
-    /// (printed by `envagin-eval`), never on the evaluation split.
+    /// Chosen by cross-validation on the training corpus (printed by
+    /// `envagin-eval`), never on the evaluation split. Epochs weigh
+    /// accuracy against start-up, which trains: on 8,088 texts 30 epochs
+    /// gave 89.5 % category in cross-validation by writer and 20 gave
+    /// 89.3 % in two thirds of the time (15: 89.0 %).
     fn default() -> Self {
         Self {
-            epochs: 30,
+            epochs: 20,
             learning_rate: 2.0,
             l2: 1e-6,
             seed: 0x5eed,

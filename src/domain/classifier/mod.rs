@@ -169,24 +169,33 @@ impl TrainedModel {
             }
         }
         examples.retain(|e| !e.features.is_empty());
-        let weights = Weights::train(&examples, categories.len(), training);
-        let flagged: Vec<Example> = emergencies
-            .iter()
-            .map(|case| Example {
-                features: features(&extractor, &case.text),
-                class: usize::from(case.emergency),
-                weight: if case.emergency {
-                    EMERGENCY_WEIGHT
-                } else {
-                    1.0
-                },
-            })
-            .filter(|e| !e.features.is_empty())
-            .collect();
+        // The 112 model is learned beside the category model, on a second
+        // core where there is one: start-up waits for the slower only.
+        let (weights, emergency) = std::thread::scope(|scope| {
+            let emergency = scope.spawn(|| {
+                let extractor = Extractor::default();
+                let flagged: Vec<Example> = emergencies
+                    .iter()
+                    .map(|case| Example {
+                        features: features(&extractor, &case.text),
+                        class: usize::from(case.emergency),
+                        weight: if case.emergency {
+                            EMERGENCY_WEIGHT
+                        } else {
+                            1.0
+                        },
+                    })
+                    .filter(|e| !e.features.is_empty())
+                    .collect();
+                Weights::train(&flagged, 2, &Training::for_emergencies())
+            });
+            let weights = Weights::train(&examples, categories.len(), training);
+            (weights, emergency.join())
+        });
         Self {
             categories,
             weights,
-            emergency: Weights::train(&flagged, 2, &Training::for_emergencies()),
+            emergency: emergency.unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
         }
     }
 }
