@@ -117,6 +117,7 @@ impl App {
             request_timeout: Duration::from_secs(config.request_timeout_secs.max(1)),
             websocket_max_bytes: config.max_body_bytes,
             websocket_init_timeout: Duration::from_secs(config.header_timeout_secs),
+            ready_timeout: Duration::from_secs(config.ready_timeout_secs),
         };
         let sockets = state.sockets.clone();
         Ok(Self {

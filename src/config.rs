@@ -166,6 +166,11 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
+    /// Seconds `/ready` waits for the database before it answers 503: a
+    /// load balancer's probe should hear "not ready" before it gives up.
+    #[arg(long, env = "ENVAGIN_READY_TIMEOUT_SECS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ready_timeout_secs: u64,
+
     /// Seconds a connection may take to send a request's headers, and may
     /// stay open idle between requests: a client trickling its headers in
     /// a byte at a time is cut off after this long.

@@ -58,6 +58,8 @@ pub struct HttpState {
     pub websocket_max_bytes: usize,
     /// How long a WebSocket may stay open without `connection_init`.
     pub websocket_init_timeout: std::time::Duration,
+    /// How long `/ready` waits for the database before answering 503.
+    pub ready_timeout: std::time::Duration,
     /// SHA-256 of the metrics scraper's secret; `None`: loopback only.
     pub metrics_token: Option<Vec<u8>>,
 }
@@ -394,10 +396,29 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<HttpState>) -> Response {
-    let (reason, result) = match state.services.ping().await {
-        Err(e) => ("database unreachable", Err(e)),
-        Ok(()) => ("writes are failing", state.services.check_writes().await),
+    let checks = async {
+        match state.services.ping().await {
+            Err(e) => ("database unreachable", Err(e.to_string())),
+            Ok(()) => (
+                "writes are failing",
+                state
+                    .services
+                    .check_writes()
+                    .await
+                    .map_err(|e| e.to_string()),
+            ),
+        }
     };
+    // A load balancer's probe gives up after a few seconds; the answer
+    // must come before that, not after the database's acquire timeout.
+    let (reason, result) = tokio::time::timeout(state.ready_timeout, checks)
+        .await
+        .unwrap_or_else(|_| {
+            (
+                "database did not answer in time",
+                Err(format!("no answer within {:?}", state.ready_timeout)),
+            )
+        });
     match result {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {

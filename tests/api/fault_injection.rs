@@ -779,6 +779,10 @@ async fn behind_a_stallable_proxy(request_timeout_secs: u64) -> Stallable {
             .env("ENVAGIN_DATA_DIR", dir.path())
             .env("ENVAGIN_DB_ACQUIRE_TIMEOUT_SECS", "2")
             .env(
+                "ENVAGIN_READY_TIMEOUT_SECS",
+                READY_TIMEOUT.as_secs().to_string(),
+            )
+            .env(
                 "ENVAGIN_REQUEST_TIMEOUT_SECS",
                 request_timeout_secs.to_string(),
             );
@@ -790,6 +794,35 @@ async fn behind_a_stallable_proxy(request_timeout_secs: u64) -> Stallable {
         proxy,
         server,
     }
+}
+
+/// `/ready`'s wait for the database on a stallable server.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn readiness_answers_503_within_its_own_timeout_while_postgresql_stalls() {
+    if !on_postgres() {
+        return;
+    }
+    let stallable = behind_a_stallable_proxy(30).await;
+    let base = stallable.server.base.clone();
+    assert_eq!(ready_status(&base).await, Some(200));
+    stallable.proxy.set(STALL);
+    // Connections in the pool are stalled now; a probe must hear "not
+    // ready" well before a load balancer would give up on it.
+    let started = Instant::now();
+    let status = ready_status(&base).await;
+    let took = started.elapsed();
+    stallable.proxy.set(PASS);
+    assert_eq!(status, Some(503), "not ready while the database stalls");
+    assert!(
+        took < READY_TIMEOUT + Duration::from_secs(1),
+        "answered after {took:?}, with a readiness timeout of {READY_TIMEOUT:?}"
+    );
+    assert!(
+        wait_for_ready_status(&base, 200, Duration::from_secs(30)).await,
+        "ready again when the database answers"
+    );
 }
 
 async fn retry_until_acknowledged(http: &reqwest::Client, base: &str, marker: &str) -> Outcome {
