@@ -99,9 +99,5 @@ fn fingerprint(text: &LabelledText) -> String {
     hasher.update(text.category.as_bytes());
     hasher.update([0]);
     hasher.update(text.text.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(hasher.finalize())
 }

@@ -280,25 +280,32 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     // out unpinged, and may have been closed since (a database restart, a
     // killed backend). Its BEGIN is the first thing to fail, before any of
     // the use case's work has been sent, so taking another connection is
-    // safe; the pool drops the dead one. Each such connection fails once,
-    // so a pool's worth of them plus one fresh is enough.
-    let mut tries = 0;
-    loop {
-        match db.begin_with_options(options).await {
-            Ok(tx) => return Ok(tx),
-            Err(e) if connection_lost(&e) && tries <= pool_use(db).0 => {
-                tries += 1;
-                tracing::info!(error = %e, "a pooled connection was closed; beginning on another");
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // safe, as it is for a read.
+    again_on_lost_connection(db, || async {
+        Ok::<_, StoreError>(db.begin_with_options(options).await?)
+    })
+    .await
 }
 
 /// Runs a read, again on another connection when the one it was given had
 /// been closed since its last use (see `begin_write`): reads change
 /// nothing, so running one twice is safe.
-pub async fn read<T, E, F, Fut>(db: &DatabaseConnection, mut query: F) -> Result<T, E>
+pub async fn read<T, E, F, Fut>(db: &DatabaseConnection, query: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: ConnectionLost + std::fmt::Display,
+{
+    again_on_lost_connection(db, query).await
+}
+
+/// Runs `work` until it does not fail for a lost connection. The pool
+/// drops each dead connection, and each fails once, so a pool's worth of
+/// them plus one fresh is enough.
+async fn again_on_lost_connection<T, E, F, Fut>(
+    db: &DatabaseConnection,
+    mut work: F,
+) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -306,10 +313,10 @@ where
 {
     let mut tries = 0;
     loop {
-        match query().await {
+        match work().await {
             Err(e) if e.connection_lost() && tries <= pool_use(db).0 => {
                 tries += 1;
-                tracing::info!(error = %e, "a pooled connection was closed; reading on another");
+                tracing::info!(error = %e, "a pooled connection was closed; trying on another");
             }
             result => return result,
         }
