@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser};
 
 use crate::auth::AuthSettings;
+use crate::domain::routing::Thresholds;
 use crate::store;
 
 #[derive(Debug, Clone, Args)]
@@ -69,13 +70,13 @@ pub struct Config {
     pub search_key: Option<String>,
 
     /// Classifier confidence below which a request goes to triage (0–1).
-    #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4, value_parser = parse_unit_interval)]
+    #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = Thresholds::DEFAULT.triage, value_parser = parse_unit_interval)]
     pub triage_threshold: f64,
 
     /// Confidence needed to route into social services or care, or away
     /// from them when the text may belong there (0–1). Below it the request
     /// waits in triage, its words hidden from the contact centre.
-    #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = 0.8, value_parser = parse_unit_interval)]
+    #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = Thresholds::DEFAULT.confidential, value_parser = parse_unit_interval)]
     pub confidential_threshold: f64,
 
     /// Local non-working days besides Swedish public holidays, e.g.

@@ -210,6 +210,27 @@ pub fn softmax_in_place(logits: &mut [f32]) {
     logits.iter_mut().for_each(|l| *l /= total);
 }
 
+/// The temperature that makes softmax(logits / T) honest on scores the
+/// model never trained on: the one, on a fine log-scale grid, with the
+/// least mean negative log-likelihood of the true class. One parameter
+/// cannot reorder the classes, so accuracy stays as it was.
+pub fn fit_temperature(scored: &[(Vec<f32>, usize)]) -> f32 {
+    let loss = |t: f32| -> f64 {
+        scored
+            .iter()
+            .map(|(logits, class)| {
+                let mut p: Vec<f32> = logits.iter().map(|l| l / t).collect();
+                softmax_in_place(&mut p);
+                -f64::from(p[*class].max(1e-12)).ln()
+            })
+            .sum()
+    };
+    (0..=200)
+        .map(|i| 0.1 * 100f32.powf(i as f32 / 200.0))
+        .min_by(|a, b| loss(*a).total_cmp(&loss(*b)))
+        .unwrap_or(1.0)
+}
+
 /// Fisher–Yates with xorshift: the same seed trains the same model.
 fn shuffle(order: &mut [usize], state: &mut u64) {
     for i in (1..order.len()).rev() {
@@ -246,6 +267,21 @@ mod tests {
         (0..logits.len())
             .max_by(|a, b| logits[*a].total_cmp(&logits[*b]))
             .unwrap()
+    }
+
+    #[test]
+    fn the_fitted_temperature_sharpens_a_timid_model_and_softens_a_bold_one() {
+        // Right 9 times in 10 while saying 60 %: too timid.
+        let timid: Vec<(Vec<f32>, usize)> = (0..10)
+            .map(|i| (vec![0.4055, 0.0], usize::from(i == 0)))
+            .collect();
+        assert!(fit_temperature(&timid) < 0.3, "{}", fit_temperature(&timid));
+        // Right 6 times in 10 while saying 95 %: too bold.
+        let bold: Vec<(Vec<f32>, usize)> = (0..10)
+            .map(|i| (vec![2.944, 0.0], usize::from(i >= 6)))
+            .collect();
+        let t = fit_temperature(&bold);
+        assert!((t - 2.944 / 0.4055).abs() < 0.3, "{t}");
     }
 
     #[test]

@@ -21,16 +21,20 @@ use std::time::Instant;
 use clap::Parser;
 use envagin::domain::Language;
 use envagin::domain::catalogue::Catalogue;
-use envagin::domain::classifier::{Classifier, LinearClassifier, TrainedModel, Training};
+use envagin::domain::classifier::{
+    CALIBRATED_TEMPERATURE, Candidate, Classification, Classifier, LinearClassifier, TrainedModel,
+    Training, fit_temperature,
+};
 use envagin::domain::corpus;
 use envagin::domain::eval::{
-    LabelledCase, Outcome, by_category, classify_all, confusions, figures, parse_jsonl,
+    LabelledCase, Outcome, by_category, calibration, classify_all, confusions, figures, parse_jsonl,
 };
 use envagin::domain::language::other_language;
 use envagin::domain::routing::{Thresholds, emergency_advice};
+use linear_model::softmax::softmax_in_place;
 
 const TRIAGE_THRESHOLDS: [f64; 7] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7];
-const CONFIDENTIAL_THRESHOLDS: [f64; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
+const CONFIDENTIAL_THRESHOLDS: [f64; 6] = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
 const LEARNING_STEPS: [usize; 4] = [0, 10, 50, 200];
 /// The writers whose texts play the part of live traffic in the learning
 /// curve: the model is trained without them, and staff reroute the ones
@@ -43,9 +47,9 @@ const SHOWN: usize = 10;
 struct Args {
     /// JSON lines of labelled requests (default: the repository's evaluation split).
     files: Vec<PathBuf>,
-    #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = 0.4)]
+    #[arg(long, env = "ENVAGIN_TRIAGE_THRESHOLD", default_value_t = Thresholds::DEFAULT.triage)]
     threshold: f64,
-    #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = 0.8)]
+    #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = Thresholds::DEFAULT.confidential)]
     confidential_threshold: f64,
     /// Catalogue file instead of the built-in sample.
     #[arg(long, env = "ENVAGIN_CATALOGUE")]
@@ -53,6 +57,9 @@ struct Args {
     /// Only the evaluation split: no cross-validation, no learning curve.
     #[arg(long)]
     quick: bool,
+    /// Only the 112 cross-validation, for choosing the 112 model's settings.
+    #[arg(long)]
+    emergencies_only: bool,
     /// Training settings, for choosing them by cross-validation.
     #[arg(long)]
     epochs: Option<usize>,
@@ -60,6 +67,14 @@ struct Args {
     rate: Option<f32>,
     #[arg(long)]
     l2: Option<f32>,
+    /// Regularisation of the 112 model, for choosing it by cross-validation.
+    #[arg(long)]
+    emergency_l2: Option<f32>,
+    #[arg(long)]
+    emergency_epochs: Option<usize>,
+    /// Divides the model's scores before the softmax (default: the fitted one).
+    #[arg(long, default_value_t = CALIBRATED_TEMPERATURE)]
+    temperature: f32,
 }
 
 impl Args {
@@ -78,6 +93,13 @@ impl Args {
         t
     }
 
+    fn emergency_training(&self) -> Training {
+        let mut t = Training::for_emergencies();
+        t.epochs = self.emergency_epochs.unwrap_or(t.epochs);
+        t.l2 = self.emergency_l2.unwrap_or(t.l2);
+        t
+    }
+
     fn classifier(
         &self,
         catalogue: &Catalogue,
@@ -88,8 +110,9 @@ impl Args {
             catalogue,
             routing,
             emergencies,
-            &self.training(),
+            (&self.training(), &self.emergency_training()),
         )))
+        .with_temperature(self.temperature)
     }
 }
 
@@ -124,7 +147,7 @@ fn catalogue(args: &Args) -> Result<Catalogue, String> {
     .map_err(|e| e.to_string())
 }
 
-fn print_details(catalogue: &Catalogue, outcomes: &[Outcome]) {
+fn print_details(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Thresholds) {
     println!("\ntriage  confidential  triage share  auto-routed correct  crossings");
     for triage in TRIAGE_THRESHOLDS {
         for confidential in CONFIDENTIAL_THRESHOLDS {
@@ -152,16 +175,75 @@ fn print_details(catalogue: &Catalogue, outcomes: &[Outcome]) {
     for ((expected, predicted), texts) in confusions(outcomes).iter().take(SHOWN) {
         println!("  {expected} → {predicted}: {}", texts.len());
     }
+    println!("\nconfidential crossings at the thresholds above (expected → routed):");
+    for ((expected, routed), n) in figures(catalogue, outcomes, thresholds)
+        .crossing_pairs
+        .iter()
+        .take(SHOWN)
+    {
+        println!("  {expected} → {routed}: {n}");
+    }
+    print!("\n{}", calibration(outcomes));
 }
 
-/// Routing by writer held out; 112 detection by every fifth text.
-fn cross_validate(args: &Args, catalogue: &Catalogue) {
+/// The best class of each held-out text by its raw scores divided by
+/// `temperature`, as outcomes, to measure calibration at that temperature.
+fn at_temperature(
+    catalogue: &Catalogue,
+    scored: &[(Vec<f32>, usize)],
+    cases: &[LabelledCase],
+    temperature: f32,
+) -> Vec<Outcome> {
+    scored
+        .iter()
+        .zip(cases)
+        .map(|((logits, _), case)| {
+            let mut p: Vec<f32> = logits.iter().map(|l| l / temperature).collect();
+            softmax_in_place(&mut p);
+            let best = (0..p.len())
+                .max_by(|a, b| p[*a].total_cmp(&p[*b]))
+                .unwrap_or(0);
+            Outcome {
+                case: case.clone(),
+                classification: Classification {
+                    candidates: vec![Candidate {
+                        category: catalogue.categories()[best].code.clone(),
+                        confidence: f64::from(p[best]),
+                    }],
+                    explanation: String::new(),
+                    emergency: 0.0,
+                    text_only: Vec::new(),
+                    hint: None,
+                },
+            }
+        })
+        .collect()
+}
+
+/// Fits the temperature on the held-out writers' scores and shows the
+/// calibration error before and after.
+fn print_fit(catalogue: &Catalogue, scored: &[(Vec<f32>, usize)], cases: &[LabelledCase]) {
+    let fitted = fit_temperature(scored);
+    let error =
+        |t: f32| 100.0 * calibration(&at_temperature(catalogue, scored, cases, t)).expected_error;
+    println!(
+        "\ntemperature fitted on these held-out scores: {fitted:.2} (shipped {CALIBRATED_TEMPERATURE:.2}); \
+         calibration error of the model's scores: {:.1} points at 1.00, {:.1} at {fitted:.2}",
+        error(1.0),
+        error(fitted)
+    );
+}
+
+/// Routing by writer held out.
+fn cross_validate_routing(args: &Args, catalogue: &Catalogue) {
     let routing = corpus::routing();
-    let all = corpus::training();
     let mut writers: Vec<String> = routing.iter().filter_map(|c| c.writer.clone()).collect();
     writers.sort();
     writers.dedup();
     let mut outcomes = Vec::new();
+    let mut scored = Vec::new();
+    let mut held_out = Vec::new();
+    let class_of = |code: &str| catalogue.categories().iter().position(|c| c.code == code);
     for writer in &writers {
         let (test, train): (Vec<LabelledCase>, Vec<LabelledCase>) = routing
             .iter()
@@ -169,6 +251,12 @@ fn cross_validate(args: &Args, catalogue: &Catalogue) {
             .partition(|c| c.writer.as_deref() == Some(writer));
         let c = args.classifier(catalogue, &train, &train);
         outcomes.extend(classify_all(&c, &test));
+        for case in test {
+            if let Some(class) = class_of(&case.category) {
+                scored.push((c.scores(&case.text), class));
+                held_out.push(case);
+            }
+        }
     }
     println!(
         "\n== Cross-validation, one writer held out at a time ({} writers, {} texts)",
@@ -176,8 +264,13 @@ fn cross_validate(args: &Args, catalogue: &Catalogue) {
         outcomes.len()
     );
     print!("{}", figures(catalogue, &outcomes, args.thresholds()));
-    print_details(catalogue, &outcomes);
+    print_details(catalogue, &outcomes, args.thresholds());
+    print_fit(catalogue, &scored, &held_out);
+}
 
+/// 112 detection by every fifth text held out.
+fn cross_validate_emergencies(args: &Args, catalogue: &Catalogue) {
+    let all = corpus::training();
     const FOLDS: usize = 5;
     // (labelled an emergency, model likelihood, the catalogue's phrases fire)
     let mut verdicts: Vec<(bool, f64, bool)> = Vec::new();
@@ -341,6 +434,10 @@ fn languages(cases: &[LabelledCase]) -> Result<(), String> {
 fn run(args: &Args) -> Result<(), String> {
     let cases = read_cases(&args.files)?;
     let catalogue = catalogue(args)?;
+    if args.emergencies_only {
+        cross_validate_emergencies(args, &catalogue);
+        return Ok(());
+    }
     let started = Instant::now();
     let c = args.classifier(&catalogue, &corpus::routing(), &corpus::training());
     println!(
@@ -350,10 +447,11 @@ fn run(args: &Args) -> Result<(), String> {
     );
     let outcomes = classify_all(&c, &cases);
     print!("{}", figures(&catalogue, &outcomes, args.thresholds()));
-    print_details(&catalogue, &outcomes);
+    print_details(&catalogue, &outcomes, args.thresholds());
     languages(&cases)?;
     if !args.quick {
-        cross_validate(args, &catalogue);
+        cross_validate_routing(args, &catalogue);
+        cross_validate_emergencies(args, &catalogue);
         learning_curve(args, &catalogue, &cases);
     }
     Ok(())

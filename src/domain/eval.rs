@@ -94,6 +94,8 @@ pub struct Figures {
     /// Routed requests that crossed the confidential boundary (social
     /// services and care on one side, everything else on the other).
     pub crossings: usize,
+    /// The crossings as (expected → routed) pairs, most frequent first.
+    pub crossing_pairs: Vec<((String, String), usize)>,
     pub emergencies: usize,
     pub emergency_recall: f64,
     /// Share of ordinary requests that were told to call 112.
@@ -117,7 +119,8 @@ pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Threshol
             .category(code)
             .is_some_and(|c| catalogue.is_confidential(c))
     };
-    let (mut routed, mut routed_right, mut crossings) = (0, 0, 0);
+    let (mut routed, mut routed_right) = (0, 0);
+    let mut crossing_pairs: HashMap<(String, String), usize> = HashMap::new();
     let (mut emergencies, mut caught, mut alarms) = (0, 0, 0);
     let mut by_language: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for o in outcomes {
@@ -131,7 +134,11 @@ pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Threshol
         if let Some(category) = &route.category {
             routed += 1;
             routed_right += usize::from(*category == o.case.category);
-            crossings += usize::from(confidential(category) != confidential(&o.case.category));
+            if confidential(category) != confidential(&o.case.category) {
+                *crossing_pairs
+                    .entry((o.case.category.clone(), category.clone()))
+                    .or_default() += 1;
+            }
         }
         let alarmed = route.emergency_advice.is_some();
         if o.case.emergency {
@@ -160,7 +167,8 @@ pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Threshol
         administration_accuracy: share(same_administration, outcomes.len()),
         triage_share: share(outcomes.len() - routed, outcomes.len()),
         auto_routed_accuracy: share(routed_right, routed),
-        crossings,
+        crossings: crossing_pairs.values().sum(),
+        crossing_pairs: most_frequent_first(crossing_pairs),
         emergencies,
         emergency_recall: share(caught, emergencies),
         false_alarms: share(alarms, outcomes.len() - emergencies),
@@ -168,6 +176,68 @@ pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Threshol
             .into_iter()
             .map(|(l, (n, right))| (l, (n, share(right, n))))
             .collect(),
+    }
+}
+
+/// How well the best candidate's confidence predicts being right: cases
+/// in bins of confidence, each with its mean confidence and accuracy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Calibration {
+    /// (lowest confidence of the bin, cases, mean confidence, accuracy)
+    pub bins: Vec<(f64, usize, f64, f64)>,
+    /// The cases' average distance between confidence and accuracy.
+    pub expected_error: f64,
+}
+
+const CALIBRATION_BINS: usize = 10;
+
+pub fn calibration(outcomes: &[Outcome]) -> Calibration {
+    let mut sums = [(0usize, 0.0f64, 0usize); CALIBRATION_BINS];
+    for o in outcomes {
+        let confidence = o.classification.best().map_or(0.0, |b| b.confidence);
+        let bin = ((confidence * CALIBRATION_BINS as f64) as usize).min(CALIBRATION_BINS - 1);
+        sums[bin].0 += 1;
+        sums[bin].1 += confidence;
+        sums[bin].2 += usize::from(o.correct());
+    }
+    let bins: Vec<(f64, usize, f64, f64)> = sums
+        .iter()
+        .enumerate()
+        .filter(|(_, (n, _, _))| *n > 0)
+        .map(|(i, (n, confidence, right))| {
+            let low = i as f64 / CALIBRATION_BINS as f64;
+            (low, *n, confidence / *n as f64, share(*right, *n))
+        })
+        .collect();
+    let expected_error = bins
+        .iter()
+        .map(|(_, n, confidence, accuracy)| {
+            share(*n, outcomes.len()) * (confidence - accuracy).abs()
+        })
+        .sum();
+    Calibration {
+        bins,
+        expected_error,
+    }
+}
+
+impl fmt::Display for Calibration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "confidence   cases  mean confidence  right")?;
+        for (low, n, confidence, accuracy) in &self.bins {
+            writeln!(
+                f,
+                "{low:>4.1}–{:<4.1}  {n:>6}  {:>13.1} %  {:>5.1} %",
+                low + 1.0 / CALIBRATION_BINS as f64,
+                100.0 * confidence,
+                100.0 * accuracy
+            )?;
+        }
+        writeln!(
+            f,
+            "expected calibration error {:.1} points",
+            100.0 * self.expected_error
+        )
     }
 }
 
@@ -183,6 +253,12 @@ pub fn confusions(outcomes: &[Outcome]) -> Vec<((String, String), Vec<&str>)> {
     }
     let mut pairs: Vec<_> = pairs.into_iter().collect();
     pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    pairs
+}
+
+fn most_frequent_first(counts: HashMap<(String, String), usize>) -> Vec<((String, String), usize)> {
+    let mut pairs: Vec<_> = counts.into_iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     pairs
 }
 
@@ -320,6 +396,19 @@ mod tests {
             f.to_string().contains("triage                   100.0 %"),
             "{f}"
         );
+    }
+
+    #[test]
+    fn calibration_compares_confidence_with_how_often_it_was_right() {
+        let outcomes = classify_all(&Always("street_lighting", 0.95), &cases());
+        let c = calibration(&outcomes);
+        let [(low, n, confidence, accuracy)] = c.bins[..] else {
+            panic!("{:?}", c.bins);
+        };
+        assert_eq!((low, n, accuracy), (0.9, 3, 1.0 / 3.0));
+        assert!((confidence - 0.95).abs() < 1e-9);
+        assert!((c.expected_error - (0.95 - 1.0 / 3.0)).abs() < 1e-9);
+        assert!(c.to_string().contains("0.9–1.0"), "{c}");
     }
 
     #[test]

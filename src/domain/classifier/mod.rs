@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use linear_model::features::{Extractor, FeatureVector};
 pub use linear_model::softmax::Training;
+pub use linear_model::softmax::fit_temperature;
 use linear_model::softmax::{Delta, Example, Weights, softmax_in_place};
 
 use crate::domain::Language;
@@ -67,10 +68,13 @@ pub trait Classifier: Send + Sync {
     fn learn(&self, text: &str, category: &str);
 }
 
-/// Divides the logits before the softmax. Not fitted yet: 1.0 leaves the
-/// model's own probabilities; `envagin-eval` prints how auto-routed
-/// accuracy moves with the threshold.
-const TEMPERATURE: f32 = 1.0;
+/// Divides the logits before the softmax, so that a confidence of 0.7
+/// is right about 7 times in 10 on text the model never saw and
+/// `ENVAGIN_TRIAGE_THRESHOLD` means what it says. Fitted by `envagin-eval`
+/// on the cross-validated scores of writers held out one at a time (it
+/// prints the fit and the calibration error), never on the evaluation
+/// split.
+pub const CALIBRATED_TEMPERATURE: f32 = 0.76;
 /// How often a resident's own pick of category is right, taken as the
 /// prior the pick gives: a vague text keeps the pick, a clear text about
 /// something else overrules it.
@@ -125,7 +129,7 @@ impl TrainedModel {
             catalogue,
             &routing,
             &corpus::training(),
-            &Training::default(),
+            (&Training::default(), &Training::for_emergencies()),
         )
     }
 
@@ -135,12 +139,13 @@ impl TrainedModel {
     }
 
     /// Learns categories from `routing` and the catalogue, and 112
-    /// situations from the `emergency` flags of `emergencies`.
+    /// situations from the `emergency` flags of `emergencies`, each model
+    /// with its own settings.
     pub fn train(
         catalogue: &Catalogue,
         routing: &[LabelledCase],
         emergencies: &[LabelledCase],
-        training: &Training,
+        (training, emergency_training): (&Training, &Training),
     ) -> Self {
         let extractor = Extractor::default();
         let categories: Vec<String> = catalogue
@@ -187,7 +192,7 @@ impl TrainedModel {
                     })
                     .filter(|e| !e.features.is_empty())
                     .collect();
-                Weights::train(&flagged, 2, &Training::for_emergencies())
+                Weights::train(&flagged, 2, emergency_training)
             });
             let weights = Weights::train(&examples, categories.len(), training);
             (weights, emergency.join())
@@ -224,6 +229,7 @@ pub struct LinearClassifier {
     extractor: Extractor,
     model: Arc<TrainedModel>,
     corrections: RwLock<Delta>,
+    temperature: f32,
 }
 
 impl LinearClassifier {
@@ -232,6 +238,25 @@ impl LinearClassifier {
             extractor: Extractor::default(),
             model,
             corrections: RwLock::new(Delta::default()),
+            temperature: CALIBRATED_TEMPERATURE,
+        }
+    }
+
+    /// The same model with another temperature, for fitting it.
+    pub fn with_temperature(self, temperature: f32) -> Self {
+        Self {
+            temperature,
+            ..self
+        }
+    }
+
+    /// The model's raw class scores for a text, corrections included, in
+    /// the catalogue's order of categories.
+    pub fn scores(&self, text: &str) -> Vec<f32> {
+        let x = features(&self.extractor, text);
+        match self.corrections.read() {
+            Ok(corrections) => self.model.weights.logits(&x, &corrections),
+            Err(_) => Vec::new(),
         }
     }
 
@@ -256,7 +281,7 @@ impl LinearClassifier {
     fn probabilities(&self, x: &FeatureVector) -> Option<Vec<f64>> {
         let corrections = self.corrections.read().ok()?;
         let mut logits = self.model.weights.logits(x, &corrections);
-        logits.iter_mut().for_each(|l| *l /= TEMPERATURE);
+        logits.iter_mut().for_each(|l| *l /= self.temperature);
         softmax_in_place(&mut logits);
         Some(logits.into_iter().map(f64::from).collect())
     }
@@ -545,7 +570,7 @@ mod tests {
 
     #[test]
     fn gibberish_and_very_vague_text_get_low_confidence() {
-        assert!(best("asdf qwerty zxcvb").1 < 0.2);
+        assert!(best("asdf qwerty zxcvb").1 < 0.3);
         assert!(best("hej, jag har en fråga").1 < 0.4);
         assert!(best("Hello, can you help me?").1 < 0.4);
     }
