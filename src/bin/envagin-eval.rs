@@ -22,8 +22,7 @@ use clap::Parser;
 use envagin::domain::Language;
 use envagin::domain::catalogue::Catalogue;
 use envagin::domain::classifier::{
-    CALIBRATED_TEMPERATURE, Candidate, Classification, Classifier, LinearClassifier, TrainedModel,
-    Training, fit_temperature,
+    CALIBRATED_TEMPERATURE, Classifier, LinearClassifier, TrainedModel, Training, fit_temperature,
 };
 use envagin::domain::corpus;
 use envagin::domain::eval::{
@@ -183,49 +182,31 @@ fn print_details(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Thresh
     {
         println!("  {expected} → {routed}: {n}");
     }
-    print!("\n{}", calibration(outcomes));
+    let points: Vec<_> = outcomes.iter().map(Outcome::confidence_and_right).collect();
+    print!("\n{}", calibration(&points));
 }
 
-/// The best class of each held-out text by its raw scores divided by
-/// `temperature`, as outcomes, to measure calibration at that temperature.
-fn at_temperature(
-    catalogue: &Catalogue,
-    scored: &[(Vec<f32>, usize)],
-    cases: &[LabelledCase],
-    temperature: f32,
-) -> Vec<Outcome> {
+/// The best class's confidence for each held-out text's raw scores
+/// divided by `temperature`, and whether it was the right class.
+fn at_temperature(scored: &[(Vec<f32>, usize)], temperature: f32) -> Vec<(f64, bool)> {
     scored
         .iter()
-        .zip(cases)
-        .map(|((logits, _), case)| {
+        .map(|(logits, class)| {
             let mut p: Vec<f32> = logits.iter().map(|l| l / temperature).collect();
             softmax_in_place(&mut p);
             let best = (0..p.len())
                 .max_by(|a, b| p[*a].total_cmp(&p[*b]))
                 .unwrap_or(0);
-            Outcome {
-                case: case.clone(),
-                classification: Classification {
-                    candidates: vec![Candidate {
-                        category: catalogue.categories()[best].code.clone(),
-                        confidence: f64::from(p[best]),
-                    }],
-                    explanation: String::new(),
-                    emergency: 0.0,
-                    text_only: Vec::new(),
-                    hint: None,
-                },
-            }
+            (f64::from(p[best]), best == *class)
         })
         .collect()
 }
 
 /// Fits the temperature on the held-out writers' scores and shows the
 /// calibration error before and after.
-fn print_fit(catalogue: &Catalogue, scored: &[(Vec<f32>, usize)], cases: &[LabelledCase]) {
+fn print_fit(scored: &[(Vec<f32>, usize)]) {
     let fitted = fit_temperature(scored);
-    let error =
-        |t: f32| 100.0 * calibration(&at_temperature(catalogue, scored, cases, t)).expected_error;
+    let error = |t: f32| 100.0 * calibration(&at_temperature(scored, t)).expected_error;
     println!(
         "\ntemperature fitted on these held-out scores: {fitted:.2} (shipped {CALIBRATED_TEMPERATURE:.2}); \
          calibration error of the model's scores: {:.1} points at 1.00, {:.1} at {fitted:.2}",
@@ -242,7 +223,6 @@ fn cross_validate_routing(args: &Args, catalogue: &Catalogue) {
     writers.dedup();
     let mut outcomes = Vec::new();
     let mut scored = Vec::new();
-    let mut held_out = Vec::new();
     let class_of = |code: &str| catalogue.categories().iter().position(|c| c.code == code);
     for writer in &writers {
         let (test, train): (Vec<LabelledCase>, Vec<LabelledCase>) = routing
@@ -254,7 +234,6 @@ fn cross_validate_routing(args: &Args, catalogue: &Catalogue) {
         for case in test {
             if let Some(class) = class_of(&case.category) {
                 scored.push((c.scores(&case.text), class));
-                held_out.push(case);
             }
         }
     }
@@ -265,7 +244,7 @@ fn cross_validate_routing(args: &Args, catalogue: &Catalogue) {
     );
     print!("{}", figures(catalogue, &outcomes, args.thresholds()));
     print_details(catalogue, &outcomes, args.thresholds());
-    print_fit(catalogue, &scored, &held_out);
+    print_fit(&scored);
 }
 
 /// 112 detection by every fifth text held out.
@@ -412,22 +391,6 @@ fn languages(cases: &[LabelledCase]) -> Result<(), String> {
         mistaken(&training),
         training.len()
     );
-    if std::env::var("SHOW_LANG").is_ok() {
-        for c in cases
-            .iter()
-            .chain(&training)
-            .filter(|c| other_language(&c.text).is_some())
-        {
-            println!(
-                "    {:?}: {}",
-                other_language(&c.text).map(|l| l.code),
-                c.text
-            );
-        }
-        for c in others.iter().filter(|c| other_language(&c.text).is_none()) {
-            println!("    missed {:?}: {}", c.language, c.text);
-        }
-    }
     Ok(())
 }
 

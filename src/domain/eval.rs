@@ -58,6 +58,12 @@ impl Outcome {
         self.case.category == self.predicted()
     }
 
+    /// The best candidate's confidence, and whether it was right.
+    pub fn confidence_and_right(&self) -> (f64, bool) {
+        let confidence = self.classification.best().map_or(0.0, |b| b.confidence);
+        (confidence, self.correct())
+    }
+
     fn language(&self) -> Language {
         match self.case.language.as_deref() {
             Some("en") => Language::En,
@@ -168,7 +174,7 @@ pub fn figures(catalogue: &Catalogue, outcomes: &[Outcome], thresholds: Threshol
         triage_share: share(outcomes.len() - routed, outcomes.len()),
         auto_routed_accuracy: share(routed_right, routed),
         crossings: crossing_pairs.values().sum(),
-        crossing_pairs: most_frequent_first(crossing_pairs),
+        crossing_pairs: most_frequent_first(crossing_pairs, |n| *n),
         emergencies,
         emergency_recall: share(caught, emergencies),
         false_alarms: share(alarms, outcomes.len() - emergencies),
@@ -191,14 +197,14 @@ pub struct Calibration {
 
 const CALIBRATION_BINS: usize = 10;
 
-pub fn calibration(outcomes: &[Outcome]) -> Calibration {
+/// Calibration of (confidence, was right) pairs.
+pub fn calibration(points: &[(f64, bool)]) -> Calibration {
     let mut sums = [(0usize, 0.0f64, 0usize); CALIBRATION_BINS];
-    for o in outcomes {
-        let confidence = o.classification.best().map_or(0.0, |b| b.confidence);
+    for &(confidence, right) in points {
         let bin = ((confidence * CALIBRATION_BINS as f64) as usize).min(CALIBRATION_BINS - 1);
         sums[bin].0 += 1;
         sums[bin].1 += confidence;
-        sums[bin].2 += usize::from(o.correct());
+        sums[bin].2 += usize::from(right);
     }
     let bins: Vec<(f64, usize, f64, f64)> = sums
         .iter()
@@ -211,9 +217,7 @@ pub fn calibration(outcomes: &[Outcome]) -> Calibration {
         .collect();
     let expected_error = bins
         .iter()
-        .map(|(_, n, confidence, accuracy)| {
-            share(*n, outcomes.len()) * (confidence - accuracy).abs()
-        })
+        .map(|(_, n, confidence, accuracy)| share(*n, points.len()) * (confidence - accuracy).abs())
         .sum();
     Calibration {
         bins,
@@ -251,14 +255,15 @@ pub fn confusions(outcomes: &[Outcome]) -> Vec<((String, String), Vec<&str>)> {
             .or_default()
             .push(&o.case.text);
     }
-    let mut pairs: Vec<_> = pairs.into_iter().collect();
-    pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
-    pairs
+    most_frequent_first(pairs, Vec::len)
 }
 
-fn most_frequent_first(counts: HashMap<(String, String), usize>) -> Vec<((String, String), usize)> {
-    let mut pairs: Vec<_> = counts.into_iter().collect();
-    pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+fn most_frequent_first<T>(
+    pairs: HashMap<(String, String), T>,
+    count: impl Fn(&T) -> usize,
+) -> Vec<((String, String), T)> {
+    let mut pairs: Vec<_> = pairs.into_iter().collect();
+    pairs.sort_by(|a, b| count(&b.1).cmp(&count(&a.1)).then_with(|| a.0.cmp(&b.0)));
     pairs
 }
 
@@ -401,7 +406,8 @@ mod tests {
     #[test]
     fn calibration_compares_confidence_with_how_often_it_was_right() {
         let outcomes = classify_all(&Always("street_lighting", 0.95), &cases());
-        let c = calibration(&outcomes);
+        let points: Vec<_> = outcomes.iter().map(Outcome::confidence_and_right).collect();
+        let c = calibration(&points);
         let [(low, n, confidence, accuracy)] = c.bins[..] else {
             panic!("{:?}", c.bins);
         };
