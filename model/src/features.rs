@@ -7,9 +7,10 @@
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Number of hashed feature slots. Collisions at this size cost nothing
-/// measurable on the corpus; the weights take `SLOTS × categories × 4`
-/// bytes (35 MB for 34 categories).
-pub const SLOTS: usize = 1 << 18;
+/// measurable on the corpus (cross-validated category accuracy 90.3 %
+/// against 90.4 % at twice the size, which trained a third slower); the
+/// weights take `SLOTS × categories × 4` bytes (18 MB for 34 categories).
+pub const SLOTS: usize = 1 << 17;
 const MIN_GRAM: usize = 3;
 const MAX_GRAM: usize = 5;
 /// Longer tokens are not words (pasted links, keyboard mashing).

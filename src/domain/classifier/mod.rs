@@ -570,7 +570,8 @@ mod tests {
 
     #[test]
     fn gibberish_and_very_vague_text_get_low_confidence() {
-        assert!(best("asdf qwerty zxcvb").1 < 0.3);
+        // Well below the triage threshold (0.5): none of these is routed.
+        assert!(best("asdf qwerty zxcvb").1 < 0.4);
         assert!(best("hej, jag har en fråga").1 < 0.4);
         assert!(best("Hello, can you help me?").1 < 0.4);
     }
