@@ -3,7 +3,7 @@
 
 use super::eval::{LabelledCase, parse_jsonl};
 
-const FILES: [(&str, &str); 15] = [
+const FILES: [(&str, &str); 17] = [
     ("w1", include_str!("../../corpus/training/w1.jsonl")),
     ("w2", include_str!("../../corpus/training/w2.jsonl")),
     ("w3", include_str!("../../corpus/training/w3.jsonl")),
@@ -19,6 +19,8 @@ const FILES: [(&str, &str); 15] = [
     ("w13", include_str!("../../corpus/training/w13.jsonl")),
     ("w14", include_str!("../../corpus/training/w14.jsonl")),
     ("w15", include_str!("../../corpus/training/w15.jsonl")),
+    ("w16", include_str!("../../corpus/training/w16.jsonl")),
+    ("w17", include_str!("../../corpus/training/w17.jsonl")),
 ];
 
 /// Written to teach 112 detection: true emergencies and look-alikes. Their
