@@ -142,9 +142,17 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     let writer = store::connect_writer(&db, &url, &pool).await?;
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
-    let (history, trained_corrections) = service::training::training_texts(&db, &catalogue).await?;
+    let training =
+        service::training::training_texts(&db, &catalogue, config.training_max_texts).await?;
+    if training.left_out > 0 {
+        tracing::warn!(
+            trained_on = training.texts.len(),
+            left_out = training.left_out,
+            "the classifier trains on the newest stored texts only (ENVAGIN_TRAINING_MAX_TEXTS)"
+        );
+    }
     let classifier = Box::new(LinearClassifier::new(
-        trained_model(&catalogue, history).await?,
+        trained_model(&catalogue, training.texts).await?,
     ));
     let calendar = WorkingCalendar::new(config.extra_non_working_days.0.iter().copied());
     let (search_key, origin) = secrets::resolve(&SecretSpec {
@@ -193,7 +201,7 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         },
     };
     let services = Services::new(db, writer, catalogue, classifier, calendar, settings);
-    services.trained_on_corrections(&trained_corrections);
+    services.trained_on_corrections(&training.corrections);
     services
         .catch_up_corrections()
         .await
@@ -202,6 +210,10 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         .reload_knowledge()
         .await
         .map_err(StartupError::KnowledgeIndex)?;
+    // A database that takes no writes (read-only file or mount, a
+    // standby, a full disk) would otherwise start and fail every
+    // resident's request; better to say so now and not start.
+    services.check_writes().await?;
     Ok(services)
 }
 
@@ -218,43 +230,68 @@ impl App {
     }
 }
 
-/// Builds the application and serves it until SIGINT or SIGTERM. On a
-/// stop it takes no new connections, lets requests in flight finish and
-/// subscriptions end, and exits; what is still open after
-/// `ENVAGIN_SHUTDOWN_GRACE_SECS` is cut off.
+/// Serves the application until SIGINT or SIGTERM. The port is bound
+/// first (`http::starting`): a port in use fails the start at once, and
+/// `/health` answers while the rest starts. On a stop it takes no new
+/// connections, lets requests in flight finish and subscriptions end, and
+/// exits; what is still open after `ENVAGIN_SHUTDOWN_GRACE_SECS` is cut
+/// off. A stop during start-up exits at once.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let app = App::build(&config).await?;
+    let started = std::time::Instant::now();
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {
             addr: config.addr.to_string(),
             source,
         })?;
+    let address = listener.local_addr().map_err(StartupError::Serve)?;
+    tracing::info!("listening on http://{address}; /health answers, /ready once started");
+    let (signal, signalled) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signal.send(true);
+    });
+    let door = http::starting::FrontDoor::default();
+    let (opened, services) = tokio::sync::oneshot::channel::<Services>();
+    // Stops when the application stops, or when it failed to start.
+    let stopped = async move {
+        if let Ok(services) = services.await {
+            services.shutting_down().await;
+        }
+    };
+    let header_timeout = Duration::from_secs(config.header_timeout_secs);
+    let server = tokio::spawn(http::server::serve(
+        listener,
+        door.router(),
+        header_timeout,
+        stopped,
+    ));
+    let app = tokio::select! {
+        app = App::build(&config) => app?,
+        () = stop_requested(signalled.clone()) => {
+            tracing::info!("stopped during start-up");
+            return Ok(());
+        }
+    };
+    let (services, sockets) = (app.services.clone(), app.sockets.clone());
+    door.open(app.router);
+    let _ = opened.send(services.clone());
     tracing::info!(
-        "En väg in listening on http://{} (GraphiQL at /graphql)",
-        listener.local_addr().map_err(StartupError::Serve)?
+        seconds = started.elapsed().as_secs_f64(),
+        "En väg in ready on http://{address} (GraphiQL at /graphql)"
     );
-    let services = app.services.clone();
-    let sockets = app.sockets.clone();
     tokio::spawn({
         let services = services.clone();
         async move {
-            shutdown_signal().await;
+            stop_requested(signalled).await;
             services.begin_shutdown();
         }
     });
-    let stopped = {
-        let services = services.clone();
-        async move { services.shutting_down().await }
-    };
-    let server = app.serve_on(
-        listener,
-        Duration::from_secs(config.header_timeout_secs),
-        stopped,
-    );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let drained = async {
-        server.await;
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the connection loop ended abnormally");
+        }
         sockets.all_closed().await;
     };
     let cut_off = async {
@@ -270,6 +307,15 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes once SIGINT or SIGTERM has arrived.
+async fn stop_requested(mut signalled: tokio::sync::watch::Receiver<bool>) {
+    // The sender lives as long as the signal task, which only ends after
+    // sending; an error here means it is gone, and nobody can stop us.
+    if signalled.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// The digest the mail gateway's secret is checked against.

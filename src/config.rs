@@ -79,6 +79,13 @@ pub struct Config {
     #[arg(long, env = "ENVAGIN_CONFIDENTIAL_THRESHOLD", default_value_t = Thresholds::DEFAULT.confidential, value_parser = parse_unit_interval)]
     pub confidential_threshold: f64,
 
+    /// Most stored texts the classifier trains on at start-up beside the
+    /// shipped corpus: staff corrections, then imported history, newest
+    /// first. Each costs start-up about half a millisecond and a few
+    /// kilobytes of memory while training; older ones are left out.
+    #[arg(long, env = "ENVAGIN_TRAINING_MAX_TEXTS", default_value_t = 10_000)]
+    pub training_max_texts: u64,
+
     /// Local non-working days besides Swedish public holidays, e.g.
     /// `2026-05-15,2026-11-20` (klämdagar), for service-level due dates.
     #[arg(long, env = "ENVAGIN_EXTRA_NON_WORKING_DAYS", default_value = "", value_parser = parse_days)]

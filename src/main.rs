@@ -94,7 +94,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(envagin::app::serve(config)) {
+    let served = runtime.block_on(envagin::app::serve(config));
+    // Work on blocking threads (training the classifier, when stopped
+    // during start-up) would otherwise hold the exit until it is done.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -211,6 +215,17 @@ fn ingest_email(config: &Config) -> ExitCode {
     }
 }
 
+/// Tells the operator when servers will not train on everything stored.
+fn report_training_cap(stored: u64, max_texts: u64) {
+    if stored > max_texts {
+        println!(
+            "{stored} imported texts are stored in all; servers train on the newest \
+             {max_texts} (staff corrections first): raise ENVAGIN_TRAINING_MAX_TEXTS to use more, \
+             at about half a millisecond of start-up per text"
+        );
+    }
+}
+
 /// Problems listed before the rest are only counted.
 const SHOWN_PROBLEMS: usize = 50;
 
@@ -248,10 +263,13 @@ fn import_history(args: &ImportArgs) -> ExitCode {
             );
             match report.imported {
                 None => println!("dry run: nothing stored"),
-                Some(imported) => println!(
-                    "stored {} new, {} already imported before; servers learn them when they next start",
-                    imported.new, imported.already
-                ),
+                Some(imported) => {
+                    println!(
+                        "stored {} new, {} already imported before; servers learn them when they next start",
+                        imported.new, imported.already
+                    );
+                    report_training_cap(imported.stored, args.config.training_max_texts);
+                }
             }
             ExitCode::SUCCESS
         }

@@ -30,6 +30,7 @@ pub mod gateway;
 pub mod metrics;
 pub mod open311;
 pub mod server;
+pub mod starting;
 
 use crate::auth::{Authenticator, bearer_token};
 use crate::domain::actor::Caller;

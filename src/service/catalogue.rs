@@ -39,13 +39,17 @@ pub enum CatalogueInstallError {
 
 impl From<sea_orm::DbErr> for CatalogueInstallError {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::Store(StoreError::Db(e))
+        Self::Store(StoreError::from(e))
     }
 }
 
 impl Transient for CatalogueInstallError {
     fn is_transient(&self) -> bool {
         matches!(self, Self::Store(e) if e.is_transient())
+    }
+
+    fn is_storage_fault(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_storage_fault())
     }
 }
 

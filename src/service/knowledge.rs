@@ -125,6 +125,10 @@ impl Transient for KnowledgeInstallError {
     fn is_transient(&self) -> bool {
         matches!(self, Self::Store(e) if e.is_transient())
     }
+
+    fn is_storage_fault(&self) -> bool {
+        matches!(self, Self::Store(e) if e.is_storage_fault())
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

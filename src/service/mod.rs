@@ -88,6 +88,10 @@ impl Transient for ServiceError {
     fn is_transient(&self) -> bool {
         matches!(self, Self::Internal(e) if e.is_transient())
     }
+
+    fn is_storage_fault(&self) -> bool {
+        matches!(self, Self::Internal(e) if e.is_storage_fault())
+    }
 }
 
 impl store::ConnectionLost for ServiceError {
@@ -126,7 +130,7 @@ impl From<InvalidInput> for ServiceError {
 
 impl From<sea_orm::DbErr> for ServiceError {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::Internal(StoreError::Db(e))
+        Self::Internal(StoreError::from(e))
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Imported {
     pub new: u64,
     /// Texts an earlier import had already stored.
     pub already: u64,
+    /// Imported texts stored now in all, from every import.
+    pub stored: u64,
 }
 
 /// Stores every text of `texts` not stored before, in one transaction:
@@ -39,29 +41,46 @@ pub async fn import_history(
         .collect();
     let examples = &examples;
     let now = Utc::now();
-    let new = store::transaction(db, |tx| async move {
+    let (new, stored) = store::transaction(db, |tx| async move {
         let new = store::training::insert_new(&tx, examples, source, now).await?;
-        Ok::<_, ServiceError>((tx, new))
+        let stored = store::training::count(&tx).await?;
+        Ok::<_, ServiceError>((tx, (new, stored)))
     })
     .await?;
     let total = u64::try_from(texts.len()).unwrap_or(u64::MAX);
     Ok(Imported {
         new,
         already: total.saturating_sub(new),
+        stored,
     })
 }
 
-/// What a server trains on beside the shipped corpus: the imported
-/// history and every stored staff correction into a category it may learn
-/// (`Services::learn_correction` says which), with the corrections' ids.
-/// Trained on together, a few hundred corrections move routing of texts
-/// nobody corrected further than the same corrections applied one at a
-/// time (`envagin-eval`'s learning curve); corrections made after the
-/// start are still applied at once.
+/// What a server trains on beside the shipped corpus.
+pub struct TrainingTexts {
+    pub texts: Vec<LabelledCase>,
+    /// Ids of the stored corrections this start has dealt with: trained
+    /// on, or left out as older than `max_texts` allows. Neither kind is
+    /// to be learned again one at a time.
+    pub corrections: Vec<i64>,
+    /// Imported texts and corrections stored but left out.
+    pub left_out: u64,
+}
+
+/// What a server trains on beside the shipped corpus: staff corrections
+/// into a category it may learn (`Services::learn_correction` says which)
+/// and the imported history, newest first, at most `max_texts` of them,
+/// corrections before history. Trained on together, a few hundred
+/// corrections move routing of texts nobody corrected further than the
+/// same corrections applied one at a time (`envagin-eval`'s learning
+/// curve); corrections made after the start are still applied at once.
+/// The cap keeps start-up time and memory bounded however much history is
+/// imported: each text costs about half a millisecond and a few kilobytes
+/// while the model is trained.
 pub async fn training_texts(
     db: &DatabaseConnection,
     catalogue: &Catalogue,
-) -> Result<(Vec<LabelledCase>, Vec<i64>), StoreError> {
+    max_texts: u64,
+) -> Result<TrainingTexts, StoreError> {
     let case = |text: String, category: String, writer: &str| LabelledCase {
         text,
         category,
@@ -69,19 +88,32 @@ pub async fn training_texts(
         language: None,
         writer: Some(writer.to_owned()),
     };
-    let mut texts: Vec<LabelledCase> = store::training::all(db)
+    let mut corrections: Vec<_> = store::work::all_corrections(db)
         .await?
         .into_iter()
-        .map(|(text, category)| case(text, category, "history"))
+        .filter(|c| learnable(catalogue, &c.to_category))
         .collect();
-    let mut ids = Vec::new();
-    for correction in store::work::all_corrections(db).await? {
-        if learnable(catalogue, &correction.to_category) {
-            ids.push(correction.id);
-            texts.push(case(correction.text, correction.to_category, "correction"));
-        }
-    }
-    Ok((texts, ids))
+    let ids = corrections.iter().map(|c| c.id).collect();
+    let skipped_corrections = corrections
+        .len()
+        .saturating_sub(usize::try_from(max_texts).unwrap_or(usize::MAX));
+    let mut texts: Vec<LabelledCase> = corrections
+        .drain(skipped_corrections..)
+        .map(|c| case(c.text, c.to_category, "correction"))
+        .collect();
+    let room = max_texts.saturating_sub(texts.len() as u64);
+    let (history, stored) = store::training::newest(db, room).await?;
+    let used_history = history.len() as u64;
+    texts.extend(
+        history
+            .into_iter()
+            .map(|(text, category)| case(text, category, "history")),
+    );
+    Ok(TrainingTexts {
+        texts,
+        corrections: ids,
+        left_out: skipped_corrections as u64 + stored.saturating_sub(used_history),
+    })
 }
 
 /// Whether texts routed to `category` may shape the model: not when it is

@@ -38,17 +38,74 @@ pub enum StoreError {
     Corrupt(String),
     #[error("cannot connect to the database: {0}")]
     Unreachable(String),
+    /// The database cannot store anything, whatever is written: no use
+    /// case can succeed until an operator acts (`Writer::check`).
+    #[error("the database cannot store writes ({what}): {source}")]
+    Storage { what: &'static str, source: DbErr },
 }
 
 impl From<DbErr> for StoreError {
     /// Every database error passes here, so this is where a connection
-    /// found gone makes the pool check the others (`suspect_connections`).
+    /// found gone makes the pool check the others (`suspect_connections`),
+    /// and where a fault of the storage under the database is told apart
+    /// from a refused statement.
     fn from(err: DbErr) -> Self {
         if connection_lost(&err) {
             suspect_connections();
         }
-        Self::Db(err)
+        match storage_fault(&err) {
+            Some(what) => Self::Storage { what, source: err },
+            None => Self::Db(err),
+        }
     }
+}
+
+impl StoreError {
+    /// Whether the storage under the database failed (`Storage`).
+    pub fn is_storage_fault(&self) -> bool {
+        matches!(self, Self::Storage { .. })
+    }
+}
+
+/// What is wrong with the storage under a failed statement, if that is
+/// why it failed: SQLite's primary result codes, PostgreSQL's SQLSTATEs.
+/// SQLite reports a full disk as `SQLITE_FULL` only when the database
+/// file cannot grow; when the WAL index cannot, it is an I/O error.
+fn storage_fault(err: &DbErr) -> Option<&'static str> {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let db = e.as_database_error()?;
+    let code = db.code()?;
+    let sqlite = db
+        .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+        .is_some();
+    let what = if sqlite {
+        match code.parse::<u32>().ok()? {
+            4874 => "the disk is full or failing: the WAL index cannot grow",
+            extended => match extended & 0xff {
+                13 => "the disk is full",
+                8 => "the database is read-only to this process",
+                11 | 26 => "the database file is damaged",
+                10 => "the disk is full or failing (I/O error)",
+                14 => "the database file cannot be opened",
+                _ => return None,
+            },
+        }
+    } else {
+        match code.as_ref() {
+            "53100" => "the disk is full",
+            "25006" => "the database is read-only to this process",
+            "XX001" | "XX002" => "the database files are damaged",
+            "58030" => "the disk is failing",
+            _ => return None,
+        }
+    };
+    Some(what)
 }
 
 impl StoreError {
@@ -210,7 +267,7 @@ fn options(
 }
 
 /// Key of the PostgreSQL advisory lock that serialises migrations.
-const MIGRATION_LOCK: i64 = 0x0045_5641_4749_4e4d;
+pub const MIGRATION_LOCK: i64 = 0x0045_5641_4749_4e4d;
 
 /// Brings the schema up to date. On PostgreSQL several replicas may start
 /// at once: each migrates inside one transaction holding an advisory lock,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set};
 
 use super::StoreError;
 use super::entities::training_history::{ActiveModel, Column, Entity};
@@ -47,14 +47,25 @@ pub async fn insert_new(
     Ok(inserted)
 }
 
-/// Every imported text and its category, oldest first.
-pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(Entity::find()
+/// The `limit` most recently imported texts and their categories,
+/// newest first, and how many are stored in all.
+pub async fn newest(
+    conn: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<(Vec<(String, String)>, u64), StoreError> {
+    let texts = Entity::find()
         .select_only()
         .column(Column::Text)
         .column(Column::CategoryCode)
-        .order_by_asc(Column::Id)
+        .order_by_desc(Column::Id)
+        .limit(limit)
         .into_tuple()
         .all(conn)
-        .await?)
+        .await?;
+    Ok((texts, count(conn).await?))
+}
+
+/// How many imported texts are stored.
+pub async fn count(conn: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(Entity::find().count(conn).await?)
 }

@@ -25,7 +25,7 @@
 //! reports a fault (`Writer::check`, behind `/ready`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{
@@ -59,12 +59,51 @@ pub struct SqliteWriter {
 pub struct Writer {
     db: DatabaseConnection,
     group: Option<Arc<Group>>,
+    fault: Arc<Fault>,
+}
+
+/// Why and when writes last failed for a reason no retry can mend, and
+/// whether a write has reached the disk since the start.
+#[derive(Default)]
+struct Fault {
+    last: std::sync::Mutex<Option<(String, Instant)>>,
+    /// Until a commit that wrote something succeeds, readiness is proven
+    /// by a test write: a server started on a full disk or a read-only
+    /// file is not put into rotation.
+    proven: std::sync::atomic::AtomicBool,
+}
+
+impl Fault {
+    fn set(&self, error: &str) {
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((error.to_owned(), Instant::now()));
+        }
+    }
+
+    fn get(&self) -> Option<(String, Instant)> {
+        self.last.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// A write reached the disk.
+    fn clear(&self) {
+        self.proven.store(true, Ordering::SeqCst);
+        if let Ok(mut last) = self.last.lock()
+            && last.take().is_some()
+        {
+            tracing::info!("writes succeed again");
+        }
+    }
+
+    fn proven(&self) -> bool {
+        self.proven.load(Ordering::SeqCst)
+    }
 }
 
 impl Writer {
     /// `sqlite` is the one connection SQLite writes through; without it
     /// (PostgreSQL) every write transaction is its own, on `db`.
     pub fn new(db: DatabaseConnection, sqlite: Option<SqliteWriter>) -> Self {
+        let fault = Arc::new(Fault::default());
         let group = sqlite.map(|writer| {
             Arc::new(Group {
                 options: writer.options,
@@ -74,11 +113,11 @@ impl Writer {
                 })),
                 waiting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
-                fault: std::sync::Mutex::new(None),
-                proven: std::sync::atomic::AtomicBool::new(false),
+                fault: fault.clone(),
+                changes: AtomicI64::new(0),
             })
         });
-        Self { db, group }
+        Self { db, group, fault }
     }
 
     /// Runs `work` in a write transaction and commits the transaction
@@ -105,6 +144,10 @@ impl Writer {
             };
             match attempt.await {
                 Err(e) if e.is_transient() => tries = retry_pause(tries, &e).await.ok_or(e)?,
+                Err(e) if e.is_storage_fault() => {
+                    self.fault.set(&e.to_string());
+                    return Err(e);
+                }
                 result => return result,
             }
         }
@@ -127,14 +170,11 @@ impl Writer {
     /// the disk), so that a server taken out of rotation finds its way
     /// back once the disk has room.
     pub async fn check(&self) -> Result<(), StoreError> {
-        let Some(group) = &self.group else {
-            return Ok(());
-        };
-        let (fault, since) = match group.fault() {
+        let (fault, since) = match self.fault.get() {
             Some(fault) => fault,
-            None if group.proven.load(Ordering::SeqCst) => return Ok(()),
+            None if self.fault.proven() => return Ok(()),
             None => (
-                "no commit yet since the start".to_owned(),
+                "nothing written yet since the start".to_owned(),
                 Instant::now()
                     .checked_sub(FAULT_HOLD)
                     .unwrap_or_else(Instant::now),
@@ -152,7 +192,9 @@ impl Writer {
             lost(&format!(
                 "writes are failing ({fault}); a test write failed too: {e}"
             ))
-        })
+        })?;
+        self.fault.clear();
+        Ok(())
     }
 }
 
@@ -174,12 +216,12 @@ struct Group {
     /// open for them.
     waiting: AtomicUsize,
     next_id: AtomicU64,
-    /// Why and when the last group failed, until one succeeds again.
-    fault: std::sync::Mutex<Option<(String, Instant)>>,
-    /// Whether a commit has succeeded since the process started: until
-    /// then readiness is proven by a test write, so that a server started
-    /// on a full disk is not put into rotation.
-    proven: std::sync::atomic::AtomicBool,
+    /// Shared with the `Writer`.
+    fault: Arc<Fault>,
+    /// SQLite's `total_changes()` of the writer connection at the last
+    /// commit: a commit proves the disk takes writes only if rows changed
+    /// since (an empty transaction commits even on a read-only file).
+    changes: AtomicI64,
 }
 
 struct Turn {
@@ -267,6 +309,7 @@ impl Group {
             e
         })?;
         tracing::warn!("SQLite writer: opened a new connection after a failure");
+        self.changes.store(0, Ordering::SeqCst);
         turn.db = Some(db.clone());
         Ok(db)
     }
@@ -293,21 +336,7 @@ impl Group {
     }
 
     fn set_fault(&self, error: &str) {
-        if let Ok(mut fault) = self.fault.lock() {
-            *fault = Some((error.to_owned(), Instant::now()));
-        }
-    }
-
-    fn fault(&self) -> Option<(String, Instant)> {
-        self.fault.lock().ok().and_then(|f| f.clone())
-    }
-
-    fn clear_fault(&self) {
-        if let Ok(mut fault) = self.fault.lock()
-            && fault.take().is_some()
-        {
-            tracing::info!("SQLite writer: commits succeed again");
-        }
+        self.fault.set(error);
     }
 
     async fn take_turn(&self) -> OwnedMutexGuard<Turn> {
@@ -334,15 +363,14 @@ impl Group {
             let OpenGroup {
                 tx, members, done, ..
             } = open;
+            let wrote = self.rows_changed(&tx).await;
             let result = match tx.commit().await {
                 Ok(()) => self.verify_outside_transaction(&turn).await,
                 Err(e) => Err(e.to_string()),
             };
             match &result {
-                Ok(()) => {
-                    self.proven.store(true, Ordering::SeqCst);
-                    self.clear_fault();
-                }
+                Ok(()) if wrote => self.fault.clear(),
+                Ok(()) => {}
                 Err(e) => {
                     tracing::error!(error = %e, members, "group commit failed; nothing in it was acknowledged");
                     self.discard(&mut turn, e).await;
@@ -354,6 +382,21 @@ impl Group {
         if let Err(e) = committing.await {
             tracing::error!(error = %e, "group commit task ended abnormally");
         }
+    }
+
+    /// Whether rows changed on the writer connection since the last
+    /// commit (not counting this one's test, if it cannot tell).
+    async fn rows_changed(&self, tx: &DatabaseTransaction) -> bool {
+        let total = tx
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT total_changes()",
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get_by_index::<i64>(0).ok());
+        total.is_some_and(|total| self.changes.swap(total, Ordering::SeqCst) < total)
     }
 
     /// A plain `BEGIN` fails inside a transaction: proof that the commit
@@ -456,14 +499,22 @@ impl Drop for WriteTx {
     }
 }
 
-/// An error that running the same transaction again may not meet.
+/// How a failed transaction's error bears on running it, or any, again.
 pub trait Transient {
+    /// Running the same transaction again may not meet it.
     fn is_transient(&self) -> bool;
+    /// No transaction can succeed until the storage is mended
+    /// (`StoreError::Storage`).
+    fn is_storage_fault(&self) -> bool;
 }
 
 impl Transient for StoreError {
     fn is_transient(&self) -> bool {
         matches!(self, Self::Db(e) if is_transient(e))
+    }
+
+    fn is_storage_fault(&self) -> bool {
+        StoreError::is_storage_fault(self)
     }
 }
 

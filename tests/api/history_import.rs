@@ -6,7 +6,9 @@ use std::process::Output;
 
 use serde_json::json;
 
-use crate::support::{TestApp, spawn_app, spawn_app_sharing_database};
+use crate::support::{
+    TestApp, spawn_app, spawn_app_sharing_database, spawn_app_sharing_database_with,
+};
 
 /// A word no shipped text or catalogue entry holds, so that only an
 /// imported history can teach where it belongs.
@@ -14,6 +16,13 @@ const NEW_WORD: &str = "krumpelbox";
 const TARGET: &str = "library";
 
 fn history_csv() -> String {
+    let mut csv = history_teaching(NEW_WORD, TARGET);
+    csv.push_str("99,home_care,\"Hemtjänsten kom inte i dag\"\n");
+    csv
+}
+
+/// Forty texts that put `word` in `category`.
+fn history_teaching(word: &str, category: &str) -> String {
     let mut csv = String::from("id,category,text\n");
     let sayings = [
         "{w}en vid entrén är full",
@@ -26,10 +35,9 @@ fn history_csv() -> String {
         "{w} trasig, lucka sitter fast",
     ];
     for (i, saying) in sayings.iter().cycle().take(40).enumerate() {
-        let text = saying.replace("{w}", NEW_WORD);
-        csv.push_str(&format!("{i},{TARGET},\"{text} ({i})\"\n"));
+        let text = saying.replace("{w}", word);
+        csv.push_str(&format!("{i},{category},\"{text} ({i})\"\n"));
     }
-    csv.push_str("99,home_care,\"Hemtjänsten kom inte i dag\"\n");
     csv
 }
 
@@ -175,5 +183,41 @@ async fn a_dry_run_checks_the_file_and_stores_nothing() {
         stdout(&stored).contains("stored 40 new, 0 already"),
         "the dry run stored nothing: {}",
         stdout(&stored)
+    );
+}
+
+#[tokio::test]
+async fn servers_train_on_the_newest_texts_up_to_the_configured_number_and_the_import_says_so() {
+    let app = spawn_app().await;
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let older = import(&app, dir.path(), "older.csv", &history_csv(), &[]).await;
+    assert!(older.status.success(), "{}", stderr(&older));
+    let newer_word = "snurrepinne";
+    let newer = history_teaching(newer_word, "parks_and_playgrounds");
+    let newer = import(
+        &app,
+        dir.path(),
+        "newer.csv",
+        &newer,
+        &["--training-max-texts", "40"],
+    )
+    .await;
+    assert!(newer.status.success(), "{}", stderr(&newer));
+    assert!(
+        stdout(&newer)
+            .contains("80 imported texts are stored in all; servers train on the newest 40"),
+        "{}",
+        stdout(&newer)
+    );
+
+    let capped = spawn_app_sharing_database_with(&app, |c| c.training_max_texts = 40).await;
+    assert_eq!(
+        best_category(&capped, &format!("{newer_word}n fungerar inte")).await,
+        "parks_and_playgrounds"
+    );
+    assert_ne!(
+        best_category(&capped, PROBE).await,
+        TARGET,
+        "the older import was left out"
     );
 }

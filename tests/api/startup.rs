@@ -278,3 +278,137 @@ fn a_catalogue_with_a_syntax_error_is_refused_in_one_line_naming_the_place() {
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("line 2"), "{errors:?}");
 }
+
+#[test]
+fn a_port_already_in_use_is_reported_before_the_database_is_touched() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = tempfile::TempDir::new().unwrap();
+    let (succeeded, errors) = run_to_exit(&[
+        ("ENVAGIN_ADDR", &addr),
+        ("ENVAGIN_DATA_DIR", data.path().to_str().unwrap()),
+    ]);
+    assert!(!succeeded);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("cannot listen"), "{errors:?}");
+    let created: Vec<_> = std::fs::read_dir(data.path()).unwrap().collect();
+    assert!(created.is_empty(), "touched before binding: {created:?}");
+}
+
+/// Holds the database so that a server starting on it waits in its
+/// migrations: on PostgreSQL the migrations' advisory lock, on SQLite an
+/// exclusive transaction (within SQLite's ten-second busy timeout).
+async fn hold_migrations(url: &str) -> DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+    options.max_connections(1).min_connections(1);
+    let db = Database::connect(options).await.expect("connect");
+    let hold = if on_postgres() {
+        format!("SELECT pg_advisory_lock({})", store::MIGRATION_LOCK)
+    } else {
+        "BEGIN EXCLUSIVE".to_owned()
+    };
+    db.execute_unprepared(&hold).await.expect("lock taken");
+    db
+}
+
+async fn release_migrations(db: DatabaseConnection) {
+    if !on_postgres() {
+        db.execute_unprepared("COMMIT")
+            .await
+            .expect("lock released");
+    }
+    db.close().await.expect("closed");
+}
+
+#[tokio::test]
+async fn while_it_starts_the_server_answers_health_and_asks_everyone_else_to_come_back() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let held = hold_migrations(&url).await;
+    let data = dir.path().join("data");
+    let server = Server::launch(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &url)
+            .env("ENVAGIN_DATA_DIR", &data)
+            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+    });
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let health = loop {
+        if let Ok(r) = client.get(format!("{}/health", server.base)).send().await {
+            break r;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no /health while starting"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(health.status(), 200);
+    let ready = client
+        .get(format!("{}/ready", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let graphql = client
+        .post(format!("{}/graphql", server.base))
+        .json(&serde_json::json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graphql.status(), 503);
+    assert!(graphql.headers().contains_key("retry-after"));
+    release_migrations(held).await;
+    server.wait_ready().await;
+    let answer = server.gql("{ __typename }", serde_json::json!({})).await;
+    assert_eq!(answer["data"]["__typename"], "QueryRoot", "{answer}");
+}
+
+/// The same database, from now on refusing every write: on PostgreSQL
+/// every new transaction is read-only (as after a fail-over to a
+/// standby); on SQLite the file is opened read-only (as on a read-only
+/// mount, or a file the server's user may not write).
+async fn read_only(url: &str) -> String {
+    if !on_postgres() {
+        return url.replace("mode=rwc", "mode=ro");
+    }
+    let db = Database::connect(url).await.expect("connect");
+    let name = text(&db, "SELECT current_database()").await;
+    db.execute_unprepared(&format!(
+        "ALTER DATABASE {name} SET default_transaction_read_only = on"
+    ))
+    .await
+    .expect("database made read-only");
+    db.close().await.expect("closed");
+    url.to_owned()
+}
+
+#[tokio::test]
+async fn a_server_whose_database_refuses_writes_does_not_start_and_says_why_in_one_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let data = dir.path().join("data");
+    let writable = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &url)
+            .env("ENVAGIN_DATA_DIR", &data)
+            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+    })
+    .await;
+    writable.terminate(std::time::Duration::from_secs(30)).await;
+
+    let read_only = read_only(&url).await;
+    let (succeeded, errors) = run_to_exit(&[
+        ("ENVAGIN_DATABASE_URL", &read_only),
+        ("ENVAGIN_DATA_DIR", data.to_str().unwrap()),
+        ("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET),
+        ("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY),
+    ]);
+    assert!(!succeeded);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("the database is read-only to this process"),
+        "{errors:?}"
+    );
+}

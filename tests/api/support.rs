@@ -82,8 +82,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 /// A second server on the database of `other`, as after a restart.
 pub async fn spawn_app_sharing_database(other: &TestApp) -> TestApp {
+    spawn_app_sharing_database_with(other, |_| {}).await
+}
+
+/// Another server on `other`'s database, configured by `adjust`.
+pub async fn spawn_app_sharing_database_with(
+    other: &TestApp,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let dir = TempDir::new().expect("temp dir");
-    start(other.database_url.clone(), dir, |_| {}).await
+    start(other.database_url.clone(), dir, adjust).await
 }
 
 async fn start(database_url: String, dir: TempDir, adjust: impl FnOnce(&mut Config)) -> TestApp {
