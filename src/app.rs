@@ -142,6 +142,11 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
     let writer = store::connect_writer(&db, &url, &pool).await?;
     let catalogue = service::install_catalogue(&db, catalogue_source(config)?).await?;
     service::install_knowledge(&db, knowledge_file(config)?, &catalogue).await?;
+    // A database that takes no writes (read-only file or mount, a
+    // standby, a full disk) would otherwise start and fail every
+    // resident's request; better to say so now, before training, and not
+    // start.
+    store::writer::probe(&db).await?;
     let training =
         service::training::training_texts(&db, &catalogue, config.training_max_texts).await?;
     if training.left_out > 0 {
@@ -210,10 +215,6 @@ pub async fn services(config: &Config) -> Result<Services, StartupError> {
         .reload_knowledge()
         .await
         .map_err(StartupError::KnowledgeIndex)?;
-    // A database that takes no writes (read-only file or mount, a
-    // standby, a full disk) would otherwise start and fail every
-    // resident's request; better to say so now and not start.
-    services.check_writes().await?;
     Ok(services)
 }
 
@@ -238,6 +239,7 @@ impl App {
 /// off. A stop during start-up exits at once.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let started = std::time::Instant::now();
+    let stop = stop_signals();
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartupError::Bind {
@@ -248,8 +250,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     tracing::info!("listening on http://{address}; /health answers, /ready once started");
     let (signal, signalled) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        stop.await;
         let _ = signal.send(true);
+        tracing::info!("shutting down: finishing requests in flight, ending subscriptions");
     });
     let door = http::starting::FrontDoor::default();
     let (opened, services) = tokio::sync::oneshot::channel::<Services>();
@@ -511,32 +514,46 @@ fn redact(url: &str) -> String {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Listens for SIGINT and SIGTERM from the moment it is called (not from
+/// the first poll: a signal in between would be lost, or kill the process
+/// as if no handler were installed); the future completes at the first.
+fn stop_signals() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let listeners = {
+        use tokio::signal::unix::{SignalKind, signal};
+        [
+            ("SIGINT", SignalKind::interrupt()),
+            ("SIGTERM", SignalKind::terminate()),
+        ]
+        .map(|(name, kind)| {
+            signal(kind)
+                .inspect_err(|e| tracing::warn!(error = %e, "cannot listen for {name}"))
+                .ok()
+        })
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let [interrupt, terminate] = listeners;
+            let received = |listener: Option<tokio::signal::unix::Signal>| async move {
+                match listener {
+                    Some(mut listener) => {
+                        listener.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = received(interrupt) => {},
+                () = received(terminate) => {},
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down: finishing requests in flight, ending subscriptions");
 }
 
 #[cfg(test)]

@@ -221,7 +221,7 @@ fn report_training_cap(stored: u64, max_texts: u64) {
         println!(
             "{stored} imported texts are stored in all; servers train on the newest \
              {max_texts} (staff corrections first): raise ENVAGIN_TRAINING_MAX_TEXTS to use more, \
-             at about half a millisecond of start-up per text"
+             at up to half a millisecond of start-up and about 4 kB of memory per text"
         );
     }
 }
@@ -265,7 +265,8 @@ fn import_history(args: &ImportArgs) -> ExitCode {
                 None => println!("dry run: nothing stored"),
                 Some(imported) => {
                     println!(
-                        "stored {} new, {} already imported before; servers learn them when they next start",
+                        "stored {} new, {} already stored (by an earlier import, or repeated in this file); \
+                         servers learn them when they next start",
                         imported.new, imported.already
                     );
                     report_training_cap(imported.stored, args.config.training_max_texts);
@@ -296,13 +297,23 @@ fn init_logging_to_stderr() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .init();
 }
 
 fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    use std::io::IsTerminal;
+    // A log that cannot be written (a full disk under the log file) must
+    // not take the service down with it: by default the subscriber then
+    // reports on stderr with `eprintln!`, which panics when stderr fails
+    // too, and a panic in a request's or the signal handler's task drops
+    // its answer, or the stop.
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .log_internal_errors(false)
+        .with_ansi(std::io::stdout().is_terminal());
     if json {
         logs.json().init();
     } else {

@@ -54,7 +54,12 @@ impl From<DbErr> for StoreError {
             suspect_connections();
         }
         match storage_fault(&err) {
-            Some(what) => Self::Storage { what, source: err },
+            Some(what) => {
+                if what.starts_with(READ_ONLY) {
+                    replace_connections();
+                }
+                Self::Storage { what, source: err }
+            }
             None => Self::Db(err),
         }
     }
@@ -89,7 +94,13 @@ fn storage_fault(err: &DbErr) -> Option<&'static str> {
             4874 => "the disk is full or failing: the WAL index cannot grow",
             extended => match extended & 0xff {
                 13 => "the disk is full",
-                8 => "the database is read-only to this process",
+                8 => {
+                    concat!(
+                        "the database is read-only to this process",
+                        ": check the owner and mode of the database file, of its -wal and -shm \
+                         files, and of the mount"
+                    )
+                }
                 11 | 26 => "the database file is damaged",
                 10 => "the disk is full or failing (I/O error)",
                 14 => "the database file cannot be opened",
@@ -99,7 +110,7 @@ fn storage_fault(err: &DbErr) -> Option<&'static str> {
     } else {
         match code.as_ref() {
             "53100" => "the disk is full",
-            "25006" => "the database is read-only to this process",
+            "25006" => READ_ONLY,
             "XX001" | "XX002" => "the database files are damaged",
             "58030" => "the disk is failing",
             _ => return None,
@@ -131,6 +142,29 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The start of what `storage_fault` says of a database that refuses
+/// writes.
+const READ_ONLY: &str = "the database is read-only to this process";
+
+/// When a statement last failed because the database was read-only. A
+/// PostgreSQL session keeps the `default_transaction_read_only` it began
+/// with (a database switched read-only and back, a standby promoted behind
+/// the same address): connections opened before that failure are replaced
+/// rather than reused, so writes work again as soon as the database takes
+/// them, without a restart.
+static READ_ONLY_SEEN_MS: AtomicU64 = AtomicU64::new(0);
+
+fn replace_connections() {
+    READ_ONLY_SEEN_MS.fetch_max(now_ms(), Ordering::Relaxed);
+}
+
+/// Whether a connection opened `age` ago predates the last read-only
+/// failure.
+fn predates_read_only(age: Duration) -> bool {
+    let seen = READ_ONLY_SEEN_MS.load(Ordering::Relaxed);
+    seen != 0 && u128::from(now_ms().saturating_sub(seen)) < age.as_millis()
 }
 
 fn suspect_connections() {
@@ -238,6 +272,9 @@ fn options(
         // another.
         .map_sqlx_postgres_before_acquire(|conn, meta| {
             Box::pin(async move {
+                if predates_read_only(meta.age) {
+                    return Ok(false);
+                }
                 if meta.idle_for < IDLE_PING_AFTER && connections_suspect() {
                     use sea_orm::sqlx::Connection;
                     conn.ping().await?;

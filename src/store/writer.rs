@@ -202,6 +202,15 @@ impl Writer {
 /// small test write could succeed where requests fail (a nearly full disk).
 const FAULT_HOLD: Duration = Duration::from_secs(15);
 
+/// Whether the database takes a write, tried on a connection of `db`'s
+/// pool (at start-up, before the writer is in use): the test write of
+/// `Writer::check`.
+pub async fn probe(db: &DatabaseConnection) -> Result<(), StoreError> {
+    let tx = begin_write(db).await?;
+    tx.execute_unprepared(PROBE).await?;
+    Ok(tx.commit().await?)
+}
+
 /// Rewrites one row with its own values: SQLite writes the page all the
 /// same, so the commit needs the disk like any other.
 const PROBE: &str = "UPDATE catalogue_documents SET checksum = checksum \

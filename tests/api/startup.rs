@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::Barrier;
 
 use crate::restart::Server;
-use crate::support::{TEST_JWT_SECRET, TEST_SEARCH_KEY, fresh_database};
+use crate::support::{SUBMIT, TEST_JWT_SECRET, TEST_SEARCH_KEY, code, fresh_database};
 
 fn on_postgres() -> bool {
     std::env::var("ENVAGIN_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
@@ -373,15 +373,25 @@ async fn read_only(url: &str) -> String {
     if !on_postgres() {
         return url.replace("mode=rwc", "mode=ro");
     }
-    let db = Database::connect(url).await.expect("connect");
-    let name = text(&db, "SELECT current_database()").await;
+    set_read_only(url, true).await;
+    url.to_owned()
+}
+
+/// Sets the PostgreSQL database's default for new sessions; sessions
+/// already open keep theirs.
+async fn set_read_only(url: &str, read_only: bool) {
+    // From the administrative database, which stays writable.
+    let admin = std::env::var("ENVAGIN_TEST_DATABASE_URL").expect("on PostgreSQL");
+    let db = Database::connect(admin.as_str()).await.expect("connect");
+    let (base, _) = url.split_once('?').unwrap_or((url, ""));
+    let (_, name) = base.rsplit_once('/').expect("database URL has a path");
+    let setting = if read_only { "on" } else { "off" };
     db.execute_unprepared(&format!(
-        "ALTER DATABASE {name} SET default_transaction_read_only = on"
+        "ALTER DATABASE {name} SET default_transaction_read_only = {setting}"
     ))
     .await
-    .expect("database made read-only");
+    .expect("database default set");
     db.close().await.expect("closed");
-    url.to_owned()
 }
 
 #[tokio::test]
@@ -411,4 +421,76 @@ async fn a_server_whose_database_refuses_writes_does_not_start_and_says_why_in_o
         errors[0].contains("the database is read-only to this process"),
         "{errors:?}"
     );
+}
+
+/// Submits one request; answers its reference, or the error code.
+async fn submit_one(server: &Server) -> Result<String, String> {
+    let answer = server
+        .gql(
+            SUBMIT,
+            serde_json::json!({ "input": {
+                "description": "Gatlampan utanför Storgatan 5 är trasig sedan en vecka",
+                "channel": "WEB",
+            }}),
+        )
+        .await;
+    match answer["data"]["submitRequest"]["request"]["reference"].as_str() {
+        Some(reference) => Ok(reference.to_owned()),
+        None => Err(code(&answer).to_owned()),
+    }
+}
+
+async fn ready_status(server: &Server) -> u16 {
+    reqwest::get(format!("{}/ready", server.base))
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn a_postgresql_database_switched_read_only_and_back_takes_writes_again_without_a_restart() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    let url = fresh_database(&dir).await;
+    let server = Server::spawn(|c| {
+        c.env("ENVAGIN_DATABASE_URL", &url)
+            .env("ENVAGIN_DATA_DIR", dir.path().join("data"))
+            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+    })
+    .await;
+    assert!(submit_one(&server).await.is_ok());
+
+    // As after a fail-over to a standby: every session from now on is
+    // read-only, the server's own included once they are ended.
+    set_read_only(&url, true).await;
+    let db = Database::connect(url.as_str()).await.expect("connect");
+    db.execute_unprepared(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+    .expect("sessions ended");
+    db.close().await.expect("closed");
+    assert_eq!(submit_one(&server).await, Err("INTERNAL".to_owned()));
+    assert_eq!(ready_status(&server).await, 503);
+
+    // Switched back, with no session ended: the server's read-only
+    // sessions must not keep it refusing writes.
+    set_read_only(&url, false).await;
+    let mut refused = 0;
+    while let Err(code) = submit_one(&server).await {
+        assert_eq!(code, "INTERNAL");
+        refused += 1;
+        assert!(
+            refused <= 2,
+            "still refused after the database took writes again"
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while ready_status(&server).await != 200 {
+        assert!(std::time::Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
