@@ -86,7 +86,7 @@ fn main() -> ExitCode {
             Err(e) => e.exit(),
         },
     };
-    init_logging(config.log_format == "json");
+    let logs = init_logging(config.log_format == "json");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -98,13 +98,26 @@ fn main() -> ExitCode {
     // Work on blocking threads (training the classifier, when stopped
     // during start-up) would otherwise hold the exit until it is done.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    match served {
+    let code = match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    flush_logs(logs);
+    code
+}
+
+/// Writes out the log lines still queued, waiting for that at most a
+/// moment: a stalled log reader must not keep the process from exiting.
+fn flush_logs(logs: tracing_appender::non_blocking::WorkerGuard) {
+    let (done, flushed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(logs);
+        let _ = done.send(());
+    });
+    let _ = flushed.recv_timeout(std::time::Duration::from_millis(1500));
 }
 
 fn mint(args: &TokenArgs) -> ExitCode {
@@ -301,22 +314,29 @@ fn init_logging_to_stderr() {
         .init();
 }
 
-fn init_logging(json: bool) {
+/// The server's log, on standard output through a queue drained by a
+/// thread of its own (tracing-appender): a log reader that stalls (a full
+/// pipe, a hung collector) must not stop requests, probes and the stop
+/// signal, which all log; when the queue is full, lines are dropped.
+fn init_logging(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
-    use std::io::IsTerminal;
+    let ansi = std::io::stdout().is_terminal();
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
     // A log that cannot be written (a full disk under the log file) must
     // not take the service down with it: by default the subscriber then
     // reports on stderr with `eprintln!`, which panics when stderr fails
-    // too, and a panic in a request's or the signal handler's task drops
-    // its answer, or the stop.
+    // too.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .log_internal_errors(false)
-        .with_ansi(std::io::stdout().is_terminal());
+        .with_ansi(ansi);
     if json {
         logs.json().init();
     } else {
         logs.init();
     }
+    guard
 }
