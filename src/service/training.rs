@@ -74,8 +74,7 @@ pub struct TrainingTexts {
 /// same corrections applied one at a time (`envagin-eval`'s learning
 /// curve); corrections made after the start are still applied at once.
 /// The cap keeps start-up time and memory bounded however much history is
-/// imported: each text costs about half a millisecond and a few kilobytes
-/// while the model is trained.
+/// imported (`Config::training_max_texts` says what each text costs).
 pub async fn training_texts(
     db: &DatabaseConnection,
     catalogue: &Catalogue,

@@ -40,8 +40,32 @@ pub enum StoreError {
     Unreachable(String),
     /// The database cannot store anything, whatever is written: no use
     /// case can succeed until an operator acts (`Writer::check`).
-    #[error("the database cannot store writes ({what}): {source}")]
-    Storage { what: &'static str, source: DbErr },
+    #[error("the database cannot store writes ({fault}): {source}")]
+    Storage { fault: StorageFault, source: DbErr },
+}
+
+/// What is wrong with the storage under the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StorageFault {
+    #[error("the disk is full")]
+    Full,
+    #[error("the disk is full or failing: the WAL index cannot grow")]
+    WalIndex,
+    #[error("the disk is full or failing (I/O error)")]
+    Io,
+    #[error("the disk is failing")]
+    Failing,
+    #[error(
+        "the database is read-only to this process: check the owner and mode of the database \
+         file, of its -wal and -shm files, and of the mount"
+    )]
+    ReadOnlyFile,
+    #[error("the database is read-only to this process")]
+    ReadOnlyDatabase,
+    #[error("the database file is damaged")]
+    Damaged,
+    #[error("the database file cannot be opened")]
+    CannotOpen,
 }
 
 impl From<DbErr> for StoreError {
@@ -54,11 +78,11 @@ impl From<DbErr> for StoreError {
             suspect_connections();
         }
         match storage_fault(&err) {
-            Some(what) => {
-                if what.starts_with(READ_ONLY) {
+            Some(fault) => {
+                if fault == StorageFault::ReadOnlyDatabase {
                     replace_connections();
                 }
-                Self::Storage { what, source: err }
+                Self::Storage { fault, source: err }
             }
             None => Self::Db(err),
         }
@@ -76,7 +100,7 @@ impl StoreError {
 /// why it failed: SQLite's primary result codes, PostgreSQL's SQLSTATEs.
 /// SQLite reports a full disk as `SQLITE_FULL` only when the database
 /// file cannot grow; when the WAL index cannot, it is an I/O error.
-fn storage_fault(err: &DbErr) -> Option<&'static str> {
+fn storage_fault(err: &DbErr) -> Option<StorageFault> {
     use sea_orm::RuntimeErr;
     let (DbErr::Exec(RuntimeErr::SqlxError(e))
     | DbErr::Query(RuntimeErr::SqlxError(e))
@@ -89,34 +113,28 @@ fn storage_fault(err: &DbErr) -> Option<&'static str> {
     let sqlite = db
         .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
         .is_some();
-    let what = if sqlite {
+    let fault = if sqlite {
         match code.parse::<u32>().ok()? {
-            4874 => "the disk is full or failing: the WAL index cannot grow",
+            4874 => StorageFault::WalIndex,
             extended => match extended & 0xff {
-                13 => "the disk is full",
-                8 => {
-                    concat!(
-                        "the database is read-only to this process",
-                        ": check the owner and mode of the database file, of its -wal and -shm \
-                         files, and of the mount"
-                    )
-                }
-                11 | 26 => "the database file is damaged",
-                10 => "the disk is full or failing (I/O error)",
-                14 => "the database file cannot be opened",
+                13 => StorageFault::Full,
+                8 => StorageFault::ReadOnlyFile,
+                11 | 26 => StorageFault::Damaged,
+                10 => StorageFault::Io,
+                14 => StorageFault::CannotOpen,
                 _ => return None,
             },
         }
     } else {
         match code.as_ref() {
-            "53100" => "the disk is full",
-            "25006" => READ_ONLY,
-            "XX001" | "XX002" => "the database files are damaged",
-            "58030" => "the disk is failing",
+            "53100" => StorageFault::Full,
+            "25006" => StorageFault::ReadOnlyDatabase,
+            "XX001" | "XX002" => StorageFault::Damaged,
+            "58030" => StorageFault::Failing,
             _ => return None,
         }
     };
-    Some(what)
+    Some(fault)
 }
 
 impl StoreError {
@@ -143,10 +161,6 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
-
-/// The start of what `storage_fault` says of a database that refuses
-/// writes.
-const READ_ONLY: &str = "the database is read-only to this process";
 
 /// When a statement last failed because the database was read-only. A
 /// PostgreSQL session keeps the `default_transaction_read_only` it began

@@ -25,7 +25,7 @@
 //! reports a fault (`Writer::check`, behind `/ready`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{
@@ -97,6 +97,12 @@ impl Fault {
     fn proven(&self) -> bool {
         self.proven.load(Ordering::SeqCst)
     }
+
+    /// Whether the next commit should tell if it wrote anything: only
+    /// then can it prove or clear anything.
+    fn wants_proof(&self) -> bool {
+        !self.proven() || self.get().is_some()
+    }
 }
 
 impl Writer {
@@ -114,7 +120,6 @@ impl Writer {
                 waiting: AtomicUsize::new(0),
                 next_id: AtomicU64::new(1),
                 fault: fault.clone(),
-                changes: AtomicI64::new(0),
             })
         });
         Self { db, group, fault }
@@ -227,10 +232,6 @@ struct Group {
     next_id: AtomicU64,
     /// Shared with the `Writer`.
     fault: Arc<Fault>,
-    /// SQLite's `total_changes()` of the writer connection at the last
-    /// commit: a commit proves the disk takes writes only if rows changed
-    /// since (an empty transaction commits even on a read-only file).
-    changes: AtomicI64,
 }
 
 struct Turn {
@@ -256,6 +257,11 @@ struct OpenGroup {
     /// Use cases whose savepoint is released into this group.
     members: usize,
     done: watch::Sender<Option<Result<(), String>>>,
+    /// SQLite's `total_changes()` when the group began, taken only while
+    /// the writer has something to prove (`Fault::wants_proof`): a commit
+    /// proves the disk takes writes only if rows changed (an empty
+    /// transaction commits even on a read-only file).
+    changes_at_begin: Option<i64>,
 }
 
 impl Group {
@@ -278,11 +284,17 @@ impl Group {
             let db = self.connection(&mut turn).await?;
             match begin_write(&db).await {
                 Ok(tx) => {
+                    let changes_at_begin = if self.fault.wants_proof() {
+                        total_changes(&tx).await
+                    } else {
+                        None
+                    };
                     turn.open = Some(OpenGroup {
                         id: self.next_id.fetch_add(1, Ordering::Relaxed),
                         tx,
                         members: 0,
                         done: watch::channel(None).0,
+                        changes_at_begin,
                     });
                 }
                 Err(e) => {
@@ -314,11 +326,11 @@ impl Group {
             return Ok(db.clone());
         }
         let db = Database::connect(self.options.clone()).await.map_err(|e| {
-            self.set_fault(&format!("cannot reopen the writer connection: {e}"));
+            self.fault
+                .set(&format!("cannot reopen the writer connection: {e}"));
             e
         })?;
         tracing::warn!("SQLite writer: opened a new connection after a failure");
-        self.changes.store(0, Ordering::SeqCst);
         turn.db = Some(db.clone());
         Ok(db)
     }
@@ -327,7 +339,7 @@ impl Group {
     /// closing it rolls back whatever transaction SQLite may still hold
     /// open, so nothing of the group can be committed later by accident.
     async fn discard(&self, turn: &mut Turn, error: &str) {
-        self.set_fault(error);
+        self.fault.set(error);
         if let Some(open) = turn.open.take() {
             open.done
                 .send_replace(Some(Err(format!("the group failed: {error}"))));
@@ -342,10 +354,6 @@ impl Group {
             "SQLite writer: a commit, release or begin failed; nothing of the open group was \
              acknowledged, and the connection is replaced before the next write"
         );
-    }
-
-    fn set_fault(&self, error: &str) {
-        self.fault.set(error);
     }
 
     async fn take_turn(&self) -> OwnedMutexGuard<Turn> {
@@ -370,9 +378,16 @@ impl Group {
     async fn commit_group(self: Arc<Self>, open: OpenGroup, mut turn: OwnedMutexGuard<Turn>) {
         let committing = tokio::spawn(async move {
             let OpenGroup {
-                tx, members, done, ..
+                tx,
+                members,
+                done,
+                changes_at_begin,
+                ..
             } = open;
-            let wrote = self.rows_changed(&tx).await;
+            let wrote = match changes_at_begin {
+                Some(before) => total_changes(&tx).await.is_some_and(|after| after > before),
+                None => false,
+            };
             let result = match tx.commit().await {
                 Ok(()) => self.verify_outside_transaction(&turn).await,
                 Err(e) => Err(e.to_string()),
@@ -393,21 +408,6 @@ impl Group {
         }
     }
 
-    /// Whether rows changed on the writer connection since the last
-    /// commit (not counting this one's test, if it cannot tell).
-    async fn rows_changed(&self, tx: &DatabaseTransaction) -> bool {
-        let total = tx
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "SELECT total_changes()",
-            ))
-            .await
-            .ok()
-            .flatten()
-            .and_then(|row| row.try_get_by_index::<i64>(0).ok());
-        total.is_some_and(|total| self.changes.swap(total, Ordering::SeqCst) < total)
-    }
-
     /// A plain `BEGIN` fails inside a transaction: proof that the commit
     /// really ended it. It and its `ROLLBACK` touch no page.
     async fn verify_outside_transaction(&self, turn: &Turn) -> Result<(), String> {
@@ -420,6 +420,19 @@ impl Group {
             .map_err(|e| format!("ending the check transaction: {e}"))?;
         Ok(())
     }
+}
+
+/// Rows changed on the transaction's connection since it was opened
+/// (`None` if SQLite cannot say).
+async fn total_changes(tx: &DatabaseTransaction) -> Option<i64> {
+    tx.query_one_raw(Statement::from_string(
+        DbBackend::Sqlite,
+        "SELECT total_changes()",
+    ))
+    .await
+    .ok()
+    .flatten()
+    .and_then(|row| row.try_get_by_index::<i64>(0).ok())
 }
 
 /// Counts a waiter for as long as it waits, even if its future is dropped.

@@ -416,7 +416,7 @@ async fn check_promise(
     figures
 }
 
-async fn ready_status(base: &str) -> Option<u16> {
+pub(crate) async fn ready_status(base: &str) -> Option<u16> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -11,6 +11,7 @@ use envagin::store::{self, StoreError};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tokio::sync::Barrier;
 
+use crate::fault_injection::ready_status;
 use crate::restart::Server;
 use crate::support::{SUBMIT, TEST_JWT_SECRET, TEST_SEARCH_KEY, code, fresh_database};
 
@@ -38,16 +39,23 @@ async fn start_together(
         let (url, data) = (url.to_owned(), dir.path().join(format!("replica-{i}")));
         let catalogue = catalogue.clone();
         Server::spawn(move |c| {
-            c.env("ENVAGIN_DATABASE_URL", url)
-                .env("ENVAGIN_DATA_DIR", data)
-                .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
-                .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
+            on_database(c, &url, &data);
             if let Some(path) = catalogue {
                 c.env("ENVAGIN_CATALOGUE", path);
             }
         })
     });
     futures_util::future::join_all(starts).await
+}
+
+/// A server on the database `url`, its data in `data`, with the tests'
+/// secrets.
+fn on_database(command: &mut std::process::Command, url: &str, data: &std::path::Path) {
+    command
+        .env("ENVAGIN_DATABASE_URL", url)
+        .env("ENVAGIN_DATA_DIR", data)
+        .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
+        .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
 }
 
 async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
@@ -326,12 +334,7 @@ async fn while_it_starts_the_server_answers_health_and_asks_everyone_else_to_com
     let url = fresh_database(&dir).await;
     let held = hold_migrations(&url).await;
     let data = dir.path().join("data");
-    let server = Server::launch(|c| {
-        c.env("ENVAGIN_DATABASE_URL", &url)
-            .env("ENVAGIN_DATA_DIR", &data)
-            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
-            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
-    });
+    let server = Server::launch(|c| on_database(c, &url, &data));
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     let health = loop {
@@ -399,13 +402,7 @@ async fn a_server_whose_database_refuses_writes_does_not_start_and_says_why_in_o
     let dir = tempfile::TempDir::new().unwrap();
     let url = fresh_database(&dir).await;
     let data = dir.path().join("data");
-    let writable = Server::spawn(|c| {
-        c.env("ENVAGIN_DATABASE_URL", &url)
-            .env("ENVAGIN_DATA_DIR", &data)
-            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
-            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
-    })
-    .await;
+    let writable = Server::spawn(|c| on_database(c, &url, &data)).await;
     writable.terminate(std::time::Duration::from_secs(30)).await;
 
     let read_only = read_only(&url).await;
@@ -440,12 +437,6 @@ async fn submit_one(server: &Server) -> Result<String, String> {
     }
 }
 
-async fn ready_status(server: &Server) -> u16 {
-    reqwest::get(format!("{}/ready", server.base))
-        .await
-        .map_or(0, |r| r.status().as_u16())
-}
-
 #[tokio::test]
 async fn a_postgresql_database_switched_read_only_and_back_takes_writes_again_without_a_restart() {
     if !on_postgres() {
@@ -453,13 +444,7 @@ async fn a_postgresql_database_switched_read_only_and_back_takes_writes_again_wi
     }
     let dir = tempfile::TempDir::new().unwrap();
     let url = fresh_database(&dir).await;
-    let server = Server::spawn(|c| {
-        c.env("ENVAGIN_DATABASE_URL", &url)
-            .env("ENVAGIN_DATA_DIR", dir.path().join("data"))
-            .env("ENVAGIN_JWT_SECRET", TEST_JWT_SECRET)
-            .env("ENVAGIN_SEARCH_KEY", TEST_SEARCH_KEY);
-    })
-    .await;
+    let server = Server::spawn(|c| on_database(c, &url, &dir.path().join("data"))).await;
     assert!(submit_one(&server).await.is_ok());
 
     // As after a fail-over to a standby: every session from now on is
@@ -474,7 +459,7 @@ async fn a_postgresql_database_switched_read_only_and_back_takes_writes_again_wi
     .expect("sessions ended");
     db.close().await.expect("closed");
     assert_eq!(submit_one(&server).await, Err("INTERNAL".to_owned()));
-    assert_eq!(ready_status(&server).await, 503);
+    assert_eq!(ready_status(&server.base).await, Some(503));
 
     // Switched back, with no session ended: the server's read-only
     // sessions must not keep it refusing writes.
@@ -489,7 +474,7 @@ async fn a_postgresql_database_switched_read_only_and_back_takes_writes_again_wi
         );
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while ready_status(&server).await != 200 {
+    while ready_status(&server.base).await != Some(200) {
         assert!(std::time::Instant::now() < deadline, "never ready again");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
